@@ -1,0 +1,64 @@
+"""The Experiment base class: a named, configurable, resumable unit of work a plugin registers."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from labkit.core._errors import LabkitError
+from labkit.core.config import build_config
+
+if TYPE_CHECKING:
+    from labkit.core.context import RunContext
+
+
+class Experiment(abc.ABC):
+    """Subclass this, set the class attributes, implement :meth:`run`.
+
+    Keep the module that defines an experiment free of heavy imports (torch, JAX...):
+    import them inside :meth:`run`, so ``labkit list`` stays fast.
+
+    Example:
+        >>> from dataclasses import dataclass
+        >>> from labkit.core.config import option
+        >>> @dataclass
+        ... class Cfg:
+        ...     steps: int = option(3, help="number of steps", min=1)
+        >>> class Count(Experiment):
+        ...     name = "count"
+        ...     summary = "Counts to `steps`."
+        ...     config_class = Cfg
+        ...     presets = {"quick": {"steps": 2}}
+        ...     def run(self, ctx):
+        ...         return {"headline": {"steps": ctx.config.steps}}
+        >>> Count().make_config(preset="quick").steps
+        2
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str] = ""
+    config_class: ClassVar[type]
+    presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    flagship: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def run(self, ctx: RunContext) -> dict[str, Any]:
+        """Do the work and return JSON-able results; put headline figures under ``"headline"``."""
+
+    def make_config(
+        self,
+        preset: str | None = None,
+        file_values: Mapping[str, Any] | None = None,
+        overrides: Sequence[str] | Mapping[str, Any] = (),
+    ) -> Any:
+        """Resolve defaults <- preset <- config file values <- ``--set`` overrides, validated."""
+        layers: list[Mapping[str, Any]] = []
+        if preset is not None:
+            if preset not in self.presets:
+                known = ", ".join(sorted(self.presets)) or "none"
+                raise LabkitError(f"experiment {self.name!r} has no preset {preset!r}; its presets: {known}")
+            layers.append(self.presets[preset])
+        if file_values:
+            layers.append(file_values)
+        return build_config(self.config_class, layers=layers, overrides=overrides)

@@ -1,0 +1,53 @@
+"""The summary table of ``labkit run --all``: one row per flagship, its headline figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from labkit.core.atomic import atomic_write_json, atomic_write_text
+from labkit.core.runner import RunOutcome
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def summary_rows(outcomes: Sequence[RunOutcome]) -> list[dict[str, str]]:
+    """Flatten outcomes into rows: experiment, status, time, then ``metric=value`` headline pairs."""
+    rows = []
+    for o in outcomes:
+        headline = o.results.get("headline", {}) if o.results else {}
+        figures = "; ".join(f"{k} = {_fmt(v)}" for k, v in headline.items())
+        rows.append({
+            "experiment": o.full_name,
+            "status": o.status,
+            "time_s": f"{o.wall_time_s:.1f}",
+            "headline": figures if o.status != "failed" else (o.error or ""),
+            "run_dir": str(o.out_dir),
+        })
+    return rows
+
+
+def write_summary(outcomes: Sequence[RunOutcome], root: Path) -> Path:
+    """Write ``summary.md`` and ``summary.json`` under ``root``; return the markdown path."""
+    rows = summary_rows(outcomes)
+    lines = ["| experiment | status | time (s) | headline |", "|---|---|---|---|"]
+    lines += [f"| {r['experiment']} | {r['status']} | {r['time_s']} | {r['headline']} |" for r in rows]
+    atomic_write_json(root / "summary.json", [{**r, "results": o.results.get("headline", {})} for r, o in zip(rows, outcomes)])
+    return atomic_write_text(root / "summary.md", "\n".join(lines) + "\n")
+
+
+def print_summary(outcomes: Sequence[RunOutcome]) -> None:
+    """Print the summary as a rich table (headline figures one per line)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="labkit run --all", show_lines=True)
+    for column in ("experiment", "status", "time (s)", "headline figures"):
+        table.add_column(column, overflow="fold")
+    for row in summary_rows(outcomes):
+        table.add_row(row["experiment"], row["status"], row["time_s"], row["headline"].replace("; ", "\n"))
+    Console(width=140).print(table)
