@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from labkit.core import CheckpointError, Checkpointer
+from labkit.core import Checkpointer, CheckpointError
 
 
 def test_roundtrip_numpy_pytree_and_json(tmp_path):
@@ -43,7 +43,7 @@ def test_corrupt_latest_falls_back_with_warning(tmp_path, damage):
         path.write_bytes(b"not a checkpoint at all")
     else:
         path.write_bytes(b"")
-    with pytest.warns(RuntimeWarning, match="step-0000000002.ckpt.*corrupt; falling back"):
+    with pytest.warns(RuntimeWarning, match=r"step-0000000002\.ckpt.*corrupt; falling back"):
         loaded = ck.load_latest()
     assert loaded.step == 1 and loaded.state == {"s": 1}
     assert path.exists(), "a corrupt checkpoint is reported, never deleted"
@@ -53,7 +53,7 @@ def test_all_corrupt_is_an_error_that_deletes_nothing(tmp_path):
     ck = Checkpointer(tmp_path)
     path = ck.save(1, {"s": 1})
     path.write_bytes(path.read_bytes()[:10])
-    with pytest.warns(RuntimeWarning), pytest.raises(CheckpointError, match="no usable checkpoint.*--force"):
+    with pytest.warns(RuntimeWarning), pytest.raises(CheckpointError, match=r"no usable checkpoint.*--force"):
         ck.load_latest()
     assert path.exists()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 
-
 def _env_only(monkeypatch):
     monkeypatch.setenv("LABKIT_PLUGINS", "toy,broken")
 
@@ -93,3 +92,12 @@ def test_a_crashing_experiment_records_failure(cli, tmp_path, monkeypatch):
     progress = json.loads((tmp_path / "f" / "progress.json").read_text())
     assert progress["status"] == "failed" and "deliberate failure" in progress["error"]
     assert "deliberate failure" in (tmp_path / "f" / "log.txt").read_text()
+
+
+def test_bench_refuses_unknown_suite_and_missing_folder(cli, tmp_path, monkeypatch):
+    _env_only(monkeypatch)
+    missing = cli("bench")
+    assert missing.returncode == 2 and "benchmark folder 'tests/benchmarks' not found" in missing.stderr
+    (tmp_path / "tests" / "benchmarks" / "core").mkdir(parents=True)
+    unknown = cli("bench", "nope")
+    assert unknown.returncode == 2 and "no benchmark suite for 'nope'" in unknown.stderr and "suites: core" in unknown.stderr

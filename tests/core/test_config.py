@@ -79,7 +79,7 @@ def test_files_toml_yaml_and_errors(tmp_path):
     assert build_config(Cfg, layers=[load_config_file(tmp_path / "c.yaml")]).qttn.svd_tolerance == 1e-4
     with pytest.raises(LabkitError, match="top level must be a table"):
         load_config_file(tmp_path / "list.yaml")
-    with pytest.raises(LabkitError, match="unknown format '.ini'"):
+    with pytest.raises(LabkitError, match=r"unknown format '\.ini'"):
         load_config_file(tmp_path / "c.ini")
     with pytest.raises(LabkitError, match="cannot read config file"):
         load_config_file(tmp_path / "absent.toml")

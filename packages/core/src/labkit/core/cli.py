@@ -85,6 +85,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 registers.append(f"{hook.removeprefix('labkit_')}: {', '.join(names)}")
         table.add_row(name, info.distribution, info.version, ", ".join(exps) or "-", "\n".join(registers) or "-")
     console = Console(width=140)
+    if not registry.plugins:
+        console.print("no labkit plugins are installed: install one, e.g. `pip install -e packages/zeta-gnn`", highlight=False)
+        return 0
     console.print(table)
     for info in failures:
         console.print(f"[red]failed[/red] {info.name} ({info.distribution} {info.version}, {info.module}): {info.error}", markup=True, highlight=False)

@@ -36,7 +36,7 @@ def write_summary(outcomes: Sequence[RunOutcome], root: Path) -> Path:
     rows = summary_rows(outcomes)
     lines = ["| experiment | status | time (s) | headline |", "|---|---|---|---|"]
     lines += [f"| {r['experiment']} | {r['status']} | {r['time_s']} | {r['headline']} |" for r in rows]
-    atomic_write_json(root / "summary.json", [{**r, "results": o.results.get("headline", {})} for r, o in zip(rows, outcomes)])
+    atomic_write_json(root / "summary.json", [{**r, "results": o.results.get("headline", {})} for r, o in zip(rows, outcomes, strict=True)])
     return atomic_write_text(root / "summary.md", "\n".join(lines) + "\n")
 
 
