@@ -1,0 +1,20 @@
+"""labkit plugin entry point of labkit-g2-pinn (light: no torch import here)."""
+
+from __future__ import annotations
+
+from labkit.core import hookimpl
+
+
+@hookimpl
+def labkit_experiments():
+    """The train (flagship) and spectrum experiments."""
+    from labkit.g2_pinn.experiments import Spectrum, Train
+
+    return [Train, Spectrum]
+
+
+@hookimpl
+def labkit_models():
+    """The G2 PINN (lazy dotted path)."""
+    return {"g2-pinn": "labkit.g2_pinn.model:G2PINN"}
+

@@ -1,0 +1,116 @@
+"""The ``g2-pinn:train`` run: resumable training loop, then torsion/curvature/spectrum evaluation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from labkit.core import LabkitError, RunContext
+from labkit.g2_pinn.algebra import DegenerateMetricError
+from labkit.g2_pinn.geometry import reference_scales
+from labkit.g2_pinn.losses import G2Loss
+from labkit.g2_pinn.model import G2PINN
+
+__all__ = ["run_train", "cosine_warmup"]
+
+
+def cosine_warmup(step: int, warmup: int, total: int) -> float:
+    """LR factor: linear warm-up to 1 over ``warmup`` steps, then cosine decay to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+
+
+def _optimizer(cfg: Any, model: torch.nn.Module, seed: int):
+    if cfg.optimizer == "qimad":
+        from labkit.qimad import QIMADTorch
+
+        return QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.lr, seed=seed,
+                          total_steps=cfg.steps), None
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, cfg.warmup, cfg.steps))
+    return opt, sched
+
+
+def run_train(ctx: RunContext) -> dict:
+    """Train, evaluate and export; returns the results dict (the runner writes results.json)."""
+    from labkit.g2_pinn.evaluation import evaluate, export
+
+    cfg = ctx.config
+    dev = torch.device(ctx.device)
+    radii = (33.0, 28.0)
+    model = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, radii).to(dev)
+    loss_fn = G2Loss(reference_scales(radii).to(dev), weights={
+        "torsion_dphi": cfg.w_dphi, "torsion_dstar": cfg.w_dstar, "proxy_standard_form": cfg.w_standard_form,
+        "proxy_det": cfg.w_det, "proxy_normalisation": cfg.w_normalisation, "proxy_smoothness": cfg.w_smoothness})
+    opt, sched = _optimizer(cfg, model, ctx.seed)
+    initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    history: list[dict[str, float]] = []
+    stop = {"best": math.inf, "since": 0}
+
+    def get_state() -> dict:
+        return {"model": model.state_dict(), "opt": opt.state_dict(),
+                "sched": None if sched is None else sched.state_dict(), "history": history,
+                "stop": dict(stop), "initial": initial_state}
+
+    def set_state(s: dict) -> None:
+        model.load_state_dict(s["model"])
+        opt.load_state_dict(s["opt"])
+        if sched is not None:
+            sched.load_state_dict(s["sched"])
+        history[:] = s["history"]
+        stop.update(s["stop"])
+        initial_state.update(s["initial"])
+
+    def closure_factory(x: torch.Tensor, out: dict):
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            res, tors = loss_fn(model, x)
+            res.total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+            out["res"], out["tors"] = res, tors
+            return res.total
+        return closure
+
+    loop = ctx.loop(cfg.steps, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
+                    name="train", desc="steps")
+    for step in loop:
+        x = torch.rand(cfg.batch, 7, dtype=torch.float64, device=dev) * (2 * math.pi)
+        out: dict = {}
+        try:
+            total = opt.step(closure_factory(x, out))
+        except DegenerateMetricError as exc:
+            raise LabkitError(f"step {step}: {exc} (batch points {exc.points[:10]})") from exc
+        if sched is not None:
+            sched.step()
+        with torch.no_grad():
+            det = torch.linalg.det(out["tors"]["metric"])
+        rec = {"step": step, "total": float(total.detach()), "lr": float(opt.param_groups[0]["lr"]),
+               "det_mean": float(det.mean()), "det_std": float(det.std())}
+        rec.update({k: float(v) for k, v in out["res"].components.items()})
+        history.append(rec)
+        if rec["total"] < stop["best"] * (1 - cfg.min_delta):
+            stop["best"], stop["since"] = rec["total"], 0
+        else:
+            stop["since"] += 1
+            if stop["since"] >= cfg.patience:
+                ctx.log.info("early stop at step %d (no %.1e relative improvement in %d steps)",
+                             step, cfg.min_delta, cfg.patience)
+                loop.stop()
+        if step % 10 == 0:
+            ctx.log.info("step %d total %.3e dphi %.3e dstar %.3e det %.4f", step, rec["total"],
+                         rec["torsion_dphi"], rec["torsion_dstar"], rec["det_mean"])
+
+    initial = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, radii).to(dev)
+    initial.load_state_dict(initial_state)
+    results = evaluate(ctx, model, initial, radii)
+    results["training"] = {"steps_run": len(history), "steps_max": cfg.steps, "optimizer": cfg.optimizer,
+                           "early_stopped": len(history) < cfg.steps, "final": history[-1] if history else {},
+                           "first": history[0] if history else {}}
+    results["model"] = {"hidden": list(model.hidden), "activation": cfg.activation, "dtype": "float64",
+                        "parameters": model.n_parameters(), "input": "7 periodic coords via (sin, cos)"}
+    export(ctx, model, history, results)
+    return results
