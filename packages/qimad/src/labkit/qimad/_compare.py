@@ -1,0 +1,75 @@
+"""Body of the ``qimad:compare`` experiment: resumable sweep over (problem, seed), CSV, figure, headline."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from labkit.core import LabkitError, RunContext
+
+
+def run_compare(ctx: RunContext) -> dict[str, Any]:
+    """Run every method on every (problem, seed) item through ``ctx.loop``; summarise and plot."""
+    from labkit.qimad.problems import make_problem
+    from labkit.qimad.study import headline, run_method, summarise
+
+    cfg = ctx.config
+    if "digits" in cfg.problems:
+        try:
+            import sklearn  # noqa: F401
+        except ImportError as exc:
+            raise LabkitError("problem 'digits' needs scikit-learn (pip install scikit-learn), "
+                              "or leave it out: --set problems=rastrigin,ackley") from exc
+    if "cmaes" in cfg.methods:
+        try:
+            import cma  # noqa: F401
+        except ImportError as exc:
+            raise LabkitError("method 'cmaes' needs pycma (pip install cma), or drop it from methods") from exc
+    items = [(p, s) for p in cfg.problems for s in range(cfg.seeds)]
+    rows: list[dict[str, Any]] = []
+
+    def restore(state: dict[str, Any]) -> None:
+        rows[:] = state["rows"]
+
+    loop = ctx.loop(len(items), state=lambda: {"rows": list(rows)}, restore=restore, name="compare",
+                    desc="problem x seed")
+    for i in loop:
+        problem_name, s = items[i]
+        seed = ctx.seed * 1000 + s
+        problem = make_problem(problem_name, seed, dim=cfg.dim)
+        budget = cfg.digits_budget if problem_name == "digits" else cfg.budget
+        for method in cfg.methods:
+            row = run_method(problem, method, budget, seed, num_agents=cfg.num_agents)
+            row["budget"] = budget
+            rows.append(row)
+        ctx.log.info("%s seed %d: %s", problem_name, seed,
+                     ", ".join(f"{r['method']} {r['final_loss']:.4g}" for r in rows[-len(cfg.methods):]))
+    ctx.write_csv("runs", rows)
+    summary = summarise(rows)
+    ctx.write_csv("summary", summary)
+    _figure(ctx, summary)
+    return {"headline": headline(summary), "summary": summary, "runs": len(rows),
+            "note": "final loss (lower is better) at equal loss/gradient-evaluation budgets; "
+                    "digits: full-batch training cross-entropy, test accuracy in summary"}
+
+
+def _figure(ctx: RunContext, summary: list[dict[str, Any]]) -> None:
+    import matplotlib.pyplot as plt
+
+    problems = list(dict.fromkeys(s["problem"] for s in summary))
+    fig, axes = plt.subplots(1, len(problems), figsize=(3.2 * len(problems), 3.2), squeeze=False)
+    for ax, p in zip(axes[0], problems, strict=True):
+        rows = [s for s in summary if s["problem"] == p]
+        med = [max(s["median"], 1e-12) for s in rows]
+        lo = [m - max(s["q1"], 1e-12) for m, s in zip(med, rows, strict=True)]
+        hi = [max(s["q3"], 1e-12) - m for m, s in zip(med, rows, strict=True)]
+        colors = ["tab:red" if s["method"] == "qimad" else "tab:gray" for s in rows]
+        ax.bar(range(len(rows)), med, yerr=[lo, hi], color=colors, capsize=3)
+        ax.set_xticks(range(len(rows)), [s["method"] for s in rows], rotation=45)
+        if all(m > 0 for m in med) and max(med) / min(med) > 30:
+            ax.set_yscale("log")
+        ax.set_title(f"{p} (n={rows[0]['n']})")
+        ax.set_ylabel("final loss (median, IQR)" if ax is axes[0][0] else "")
+    fig.tight_layout()
+    ctx.save_figure(fig, "compare")
+    assert all(math.isfinite(s["median"]) for s in summary)

@@ -1,0 +1,25 @@
+"""labkit plugin of labkit-qimad: registers the optimizer ``qimad`` and the experiment ``compare``.
+
+Loaded only when labkit-core is installed (entry point group ``labkit``); ``import labkit.qimad``
+never imports this module. Light on purpose: torch loads when the factory is used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labkit.core import hookimpl
+
+
+@hookimpl
+def labkit_optimizers() -> dict[str, Any]:
+    """The QIMAD optimizer, as a lazy ``module:attr`` factory (keeps ``labkit list`` fast)."""
+    return {"qimad": "labkit.qimad._optimizer:QIMADTorch"}
+
+
+@hookimpl
+def labkit_experiments() -> list[Any]:
+    """The flagship comparison experiment."""
+    from labkit.qimad.experiments import Compare
+
+    return [Compare]
