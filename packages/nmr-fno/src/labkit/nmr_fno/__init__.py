@@ -1,0 +1,91 @@
+"""labkit.nmr_fno: exact, Krylov and Chebyshev spin-dynamics simulators and an FNO surrogate.
+
+Light at import: torch-based names (simulate_batch, the FNO surrogate) load on first use.
+
+Example:
+    >>> from labkit.nmr_fno import random_system, simulate
+    >>> out = simulate(random_system(4, "ring", seed=0))
+    >>> round(float(out["Mx"][0]), 12)
+    1.0
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .grid import (
+    DEFAULT_DT,
+    N_TIMES,
+    OBSERVABLES,
+    AliasingWarning,
+    MemoryLimitError,
+    default_times,
+    estimate_memory_bytes,
+)
+from .simulate import METHODS, simulate
+from .systems import TOPOLOGIES, SpinSystem, n_params, random_system
+
+# name -> module holding it; imported lazily so `import labkit.nmr_fno` never imports torch
+_LAZY = {
+    "simulate_batch": ".batch",
+    "params_to_tensor": ".batch",
+    "simulate_exact": ".exact",
+    "fid_transitions": ".exact",
+    "simulate_propagated": ".iterative",
+    "simulate_dense_expm": ".dense",
+    "simulate_exact_full": ".dense",
+    "full_hamiltonian": ".dense",
+    "spinach_available": ".spinach",
+    "SpinachUnavailable": ".spinach",
+    "generate_dataset": ".dataset",
+    "load_dataset": ".dataset",
+    "DatasetPart": ".dataset",
+    "time_methods": ".timing",
+    "FNO1d": ".fno",
+    "FNOConfig": ".fno",
+    "SpectralConv1d": ".fno",
+    "Surrogate": ".surrogate",
+    "SurrogateSpec": ".surrogate",
+    "OutOfRangeWarning": ".surrogate",
+    "encode_systems": ".surrogate",
+    "surrogate_times": ".surrogate",
+    "physics_informed_loss": ".physics_loss",
+    "physics_penalties": ".physics_loss",
+    "TrainSettings": ".training",
+    "train_surrogate": ".training",
+    "make_dataset": ".training_data",
+    "SurrogateData": ".training_data",
+    "mc_dropout_predict": ".uncertainty",
+    "calibration": ".uncertainty",
+    "MCPrediction": ".uncertainty",
+    "EvaluationCache": ".inverse",
+    "fit_couplings": ".inverse",
+    "FitResult": ".inverse",
+    "add_noise": ".inverse",
+    "exact_forward": ".inverse",
+    "surrogate_forward": ".inverse",
+}
+
+__all__ = [
+    "AliasingWarning",
+    "DEFAULT_DT",
+    "METHODS",
+    "MemoryLimitError",
+    "N_TIMES",
+    "OBSERVABLES",
+    "SpinSystem",
+    "TOPOLOGIES",
+    "default_times",
+    "estimate_memory_bytes",
+    "n_params",
+    "random_system",
+    "simulate",
+    *sorted(_LAZY),
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,23 @@
+"""Experiments of labkit-nmr-fno (light module: no torch at import)."""
+
+from .classical import ScalingClassical, Simulate
+from .inverse import Inverse
+from .scaling import Conservation, Scaling, SpinachValidation
+from .studies import Calibration, OODCouplings, Topology
+from .surrogate import Surrogate
+
+EXPERIMENTS = [Simulate, ScalingClassical, Surrogate, Scaling, SpinachValidation, Conservation, Topology, OODCouplings, Inverse, Calibration]
+
+__all__ = [
+    "EXPERIMENTS",
+    "Calibration",
+    "Conservation",
+    "Inverse",
+    "OODCouplings",
+    "Scaling",
+    "ScalingClassical",
+    "Simulate",
+    "SpinachValidation",
+    "Surrogate",
+    "Topology",
+]

@@ -1,0 +1,119 @@
+"""Shared steps of the surrogate experiments: data + resumable training, per-N evaluation, side-by-side timing.
+
+Example (inside an experiment's run)::
+
+    sur, hist, train = fit_surrogate(ctx, cfg)
+    rows = evaluate_per_n(sur, test, passes=cfg.mc_passes)
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from labkit.core import LabkitError, RunContext, atomic_write_bytes, measure
+from labkit.nmr_fno.fno import FNOConfig
+from labkit.nmr_fno.surrogate import Surrogate, SurrogateSpec
+from labkit.nmr_fno.training import TrainSettings, rmse_per_sample, train_surrogate
+from labkit.nmr_fno.training_data import SurrogateData, make_dataset
+from labkit.nmr_fno.uncertainty import calibration, mc_dropout_predict
+
+__all__ = ["apply_threads", "evaluate_per_n", "fit_surrogate", "held_out_data", "spec_from_config", "time_side_by_side"]
+
+
+def apply_threads(cfg: Any) -> None:
+    """Pin torch's intra-op threads when the config asks (``torch_threads`` > 0)."""
+    if getattr(cfg, "torch_threads", 0):
+        torch.set_num_threads(int(cfg.torch_threads))
+
+
+def spec_from_config(cfg: Any, topology: str | None = None, j_range: tuple[float, float] | None = None) -> SurrogateSpec:
+    """The SurrogateSpec (trained range, window) an experiment config describes."""
+    return SurrogateSpec(
+        n_max=max(cfg.n_spins), n_t=cfg.n_t, t_max=cfg.t_max, n_spins=list(cfg.n_spins),
+        offset_range=(-cfg.offset_max, cfg.offset_max), j_range=j_range or (cfg.j_min, cfg.j_max),
+        topologies=[topology or cfg.topology],
+    )
+
+
+def fit_surrogate(
+    ctx: RunContext, cfg: Any, topology: str | None = None, j_range: tuple[float, float] | None = None, name: str = "train"
+) -> tuple[Surrogate, list[dict], SurrogateData]:
+    """Generate multi-fidelity training data (seeded by ctx.seed) and train through ``ctx.loop``."""
+    spec = spec_from_config(cfg, topology, j_range)
+    counts = dict(zip(cfg.n_spins, cfg.train_counts, strict=True))
+    data = make_dataset(spec, counts, seed=ctx.seed, topology=spec.topologies[0], loop=ctx.loop, name=f"{name}-data", device=ctx.device)
+    torch.manual_seed(ctx.seed)
+    fcfg = FNOConfig(modes=cfg.modes, width=cfg.width, n_layers=cfg.n_layers, encoder_width=cfg.encoder_width, dropout=cfg.dropout)
+    sur = Surrogate.build(spec, fcfg)
+    sur.model.to(ctx.device)
+    settings = TrainSettings(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                             physics_weight=cfg.physics_weight, optimizer=cfg.optimizer, checkpoint_every=10, seed=ctx.seed)
+    ctx.log.info("training on %d systems (N: %s) for %d epochs", len(data.systems), counts, cfg.epochs)
+    hist = train_surrogate(sur, data.x, data.y, settings, loop=lambda total, **kw: ctx.loop(total, **{**kw, "name": name}), log=ctx.log)
+    buf = io.BytesIO()
+    torch.save(sur.state_dict(), buf)
+    atomic_write_bytes(ctx.out_dir / f"{name}-surrogate.pt", buf.getvalue())
+    return sur, hist, data
+
+
+def held_out_data(spec: SurrogateSpec, n_values: Sequence[int], per_n: int, seed: int, topology: str = "chain",
+              j_range: tuple[float, float] | None = None, device: str = "cpu") -> SurrogateData:
+    """Held-out systems: a different seed stream from training (seed + 10**6)."""
+    return make_dataset(spec, {n: per_n for n in n_values}, seed=seed + 1_000_000, topology=topology, j_range=j_range, device=device)
+
+
+def evaluate_per_n(sur: Surrogate, data: SurrogateData, passes: int = 10, label: str = "") -> list[dict]:
+    """Per N: RMSE of the deterministic prediction (units of Mx(0)), MC-dropout calibration, channel RMSEs."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # OOD studies evaluate outside the range on purpose; they report it
+        pred = sur.predict(data.systems, check_range=False)
+        mc = mc_dropout_predict(sur, data.systems, passes=passes, check_range=False)
+    rows = []
+    for n in sorted(set(data.n_spins.tolist())):
+        m = data.n_spins == n
+        err = rmse_per_sample(pred[m], data.y[m])
+        cal = calibration(mc.mean[m], mc.std[m], data.y[m])
+        ch = np.sqrt(np.mean((pred[m] - data.y[m]) ** 2, axis=(0, 2)))
+        rows.append({
+            "set": label, "n_spins": n, "n_test": int(m.sum()), "rmse": float(np.sqrt(np.mean(err**2))),
+            "rmse_median": float(np.median(err)), "rmse_max": float(err.max()),
+            "rmse_Mx": float(ch[0]), "rmse_My": float(ch[1]), "rmse_I1z": float(ch[2]),
+            "mc_rmse": cal["rmse"], "mean_std": cal["mean_std"], "coverage_68": cal["coverage"][0.68],
+            "coverage_95": cal["coverage"][0.95], "spearman_std_error": cal["spearman_std_error"],
+        })
+    return rows
+
+
+def time_side_by_side(sur: Surrogate, systems_by_n: dict[int, list], repeats: int = 5, batch: int = 64,
+                      threads: int | None = 1, device: str = "cpu") -> list[dict]:
+    """Seconds per trajectory: exact block method (Mx, My, I1z) vs surrogate at batch 1 and ``batch``."""
+    from labkit.nmr_fno.simulate import simulate
+
+    times = sur.spec.times()
+    sur.model.eval()
+    sync = "cuda" if device == "cuda" else None
+    rows = []
+    for n, systems in sorted(systems_by_n.items()):
+        exact = [measure(simulate, s, times, "exact", warmup=1, repeats=repeats, threads=threads).median for s in systems[:3]]
+        x1 = sur.encode(systems[:1])
+        xb = sur.encode((list(systems) * (batch // len(systems) + 1))[:batch])
+        with torch.no_grad():
+            t1 = measure(sur.model, x1, warmup=2, repeats=repeats * 4, threads=threads, sync=sync).median
+            tb = measure(sur.model, xb, warmup=1, repeats=repeats, threads=threads, sync=sync).median / batch
+        ex = float(np.median(exact))
+        rows.append({"n_spins": n, "exact_s": ex, "surrogate_b1_s": t1, f"surrogate_b{batch}_s": tb,
+                     "speedup_b1": ex / t1, f"speedup_b{batch}": ex / tb, "threads": threads, "device": device})
+    return rows
+
+
+def require_finite(name: str, arr: np.ndarray) -> None:
+    """LabkitError when data are not finite (bad measured FID, corrupt dataset)."""
+    if not np.all(np.isfinite(arr)):
+        raise LabkitError(f"{name}: contains NaN or inf values")
