@@ -73,10 +73,11 @@ def train_ddp(*, n_zeros: int = 5000, epochs: int = 3, n_parts: int = 32, cluste
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
-        nodes = torch.tensor([sum(h["nodes"] for h in history)], dtype=torch.float64)
+        # NCCL reduces only device tensors; gloo takes CPU ones
+        nodes = torch.tensor([sum(h["nodes"] for h in history)], dtype=torch.float64, device=device)
         dist.all_reduce(nodes)
         result: dict[str, Any] = {"rank": rank, "world": world, "seconds": seconds,
-                                  "nodes_per_second": float(nodes) / seconds, "history": history,
+                                  "nodes_per_second": nodes.item() / seconds, "history": history,
                                   "param_checksum": float(sum(p.detach().double().sum().cpu() for p in net.parameters()))}
         if rank == 0:
             result["metrics"] = evaluate(data, predict(net, data, device))
