@@ -150,7 +150,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                              out_dir=args.out, resume=args.resume, force=args.force, device=args.device, seed=args.seed)
     from labkit.core.summary import print_summary
 
-    print_summary([outcome])
+    print_summary([outcome], title=f"labkit run {args.target}")
     print(f"results in {outcome.out_dir}", file=sys.stderr)
     return 0
 

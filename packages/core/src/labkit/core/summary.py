@@ -40,12 +40,12 @@ def write_summary(outcomes: Sequence[RunOutcome], root: Path) -> Path:
     return atomic_write_text(root / "summary.md", "\n".join(lines) + "\n")
 
 
-def print_summary(outcomes: Sequence[RunOutcome]) -> None:
+def print_summary(outcomes: Sequence[RunOutcome], title: str = "labkit run --all") -> None:
     """Print the summary as a rich table (headline figures one per line)."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="labkit run --all", show_lines=True)
+    table = Table(title=title, show_lines=True)
     for column in ("experiment", "status", "time (s)", "headline figures"):
         table.add_column(column, overflow="fold")
     for row in summary_rows(outcomes):
