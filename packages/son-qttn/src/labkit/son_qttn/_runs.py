@@ -127,7 +127,7 @@ def run_ebm(ctx: RunContext) -> dict[str, Any]:
         out = _langevin_part(ctx, cfg)
         out.update(_ising_part(ctx, cfg))
     out["headline"] = {k: out[k] for k in ("mala_max_rel_cov_err", "baoab_max_rel_cov_err", "ula_max_rel_cov_err",
-                                            "ising_inpaint_error", "marginal_inpaint_error")}
+                                            "ula_err_vs_its_analytic_bias", "ising_inpaint_error", "marginal_inpaint_error")}
     return out
 
 
@@ -137,7 +137,7 @@ def _langevin_part(ctx: RunContext, cfg: Any) -> dict[str, Any]:
     a = gaussian_precision(cfg.dim, seed=ctx.seed)
     exact = np.linalg.inv(a)
     out: dict[str, Any] = {"n_samples": cfg.n_chains * cfg.n_steps}
-    for method, h in (("ula", cfg.step_mala), ("mala", cfg.step_mala), ("baoab", cfg.step_baoab)):
+    for method, h in (("ula", cfg.step_ula), ("mala", cfg.step_mala), ("baoab", cfg.step_baoab)):
         r = langevin_sample(a, method=method, h=h, n_chains=cfg.n_chains, n_steps=cfg.n_steps, n_burn=500, seed=ctx.seed)
         out[f"{method}_max_rel_cov_err"] = max_rel_cov_error(r.cov, exact)
         out[f"{method}_acceptance"] = r.acceptance
