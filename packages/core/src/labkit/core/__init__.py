@@ -21,6 +21,7 @@ from labkit.core.devices import resolve_device
 from labkit.core.experiment import Experiment
 from labkit.core.hookspecs import hookimpl, hookspec
 from labkit.core.interfaces import Loss, LossResult, Model, Simulator, combine_losses
+from labkit.core.lazy import lazy_exports
 from labkit.core.plugins import PluginRegistry
 from labkit.core.seeding import capture_rng_state, restore_rng_state, seed_everything
 from labkit.core.timing import TimingResult, measure
@@ -49,6 +50,7 @@ __all__ = [
     "combine_losses",
     "hookimpl",
     "hookspec",
+    "lazy_exports",
     "measure",
     "option",
     "resolve_device",
