@@ -9,15 +9,6 @@ from labkit.nmr_fno.surrogate import Surrogate, SurrogateSpec, band_limit_error,
 from labkit.nmr_fno.systems import random_system
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared cores: oversubscribed intra-op threads make tiny torch ops ~50x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _explicit_spectral_conv(x: np.ndarray, w: np.ndarray, modes: int) -> np.ndarray:
     """y_t = (1/T)[Re Y_0 + 2 Σ_{k=1}^{m-1} Re(Y_k e^{2πikt/T})], Y_k = Σ_i W_ik X_k, X_k = Σ_t x_t e^{-2πikt/T}."""
     n = x.shape[-1]

@@ -10,15 +10,6 @@ from labkit.nmr_fno.surrogate import surrogate_times
 from labkit.nmr_fno.systems import random_system
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared cores: oversubscribed intra-op threads make tiny torch ops ~50x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _dense_trajectories(system, times):
     """Independent full-space reference: (Mx, My) from rho0 = Fx / Tr(Fx^2), I1z from rho0 = I1z."""
     n = system.n_spins

@@ -11,15 +11,6 @@ from labkit.nmr_fno.fno import FNOConfig
 from labkit.nmr_fno.surrogate import Surrogate, SurrogateSpec, surrogate_times
 from labkit.nmr_fno.training import TrainSettings, train_surrogate
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared cores: oversubscribed intra-op threads make tiny torch ops ~50x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 N_T = 32
 
 

@@ -10,15 +10,6 @@ from labkit.nmr_fno.systems import random_system
 from labkit.nmr_fno.uncertainty import calibration, mc_dropout_predict
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared cores: oversubscribed intra-op threads make tiny torch ops ~50x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _sur(dropout):
     torch.manual_seed(0)
     spec = SurrogateSpec(n_max=4, n_t=64, n_spins=[3, 4])
