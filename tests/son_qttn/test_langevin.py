@@ -12,7 +12,7 @@ def test_mala_and_baoab_sample_the_right_covariance():
     a = gaussian_precision(3, seed=0, cond=4.0)
     exact = np.linalg.inv(a)
     for method, h in (("mala", 0.3), ("baoab", 0.5)):
-        r = langevin_sample(a, method=method, h=h, n_chains=500, n_steps=2000, n_burn=200, seed=1)
+        r = langevin_sample(a, method=method, h=h, n_chains=250, n_steps=1500, n_burn=200, seed=1)
         assert max_rel_cov_error(r.cov, exact) < 0.02, method
         assert np.max(np.abs(r.mean)) < 0.05
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labkit.son_qttn import precision_scope, to_qtt_tensor, from_qtt_tensor, tt_inner, tt_norm, tt_entry
+from labkit.son_qttn import from_qtt_tensor, precision_scope, to_qtt_tensor, tt_entry, tt_inner, tt_norm
 from labkit.son_qttn.tt import TT, tt_full, tt_round, tt_svd, tt_svd_fixed
 
 

@@ -47,7 +47,7 @@ class EBM(Experiment):
     summary = "Gaussian EBM: ULA/MALA/BAOAB covariance error; Ising EBM: thrml block Gibbs training + inpainting."
     config_class = EBMConfig
     presets = {
-        "quick": {"n_chains": 500, "n_steps": 2000, "n_images": 256, "train_steps": 30, "gibbs_chains": 32, "gibbs_sweeps": 10},
+        "quick": {"n_chains": 2000, "n_steps": 2000, "n_images": 256, "train_steps": 30, "gibbs_chains": 32, "gibbs_sweeps": 10},
         "paper": {"n_chains": 1000, "n_steps": 10_000, "train_steps": 500},
     }
 

@@ -76,7 +76,6 @@ class IsingImageModel:
 def sample_model(model: IsingImageModel, key, *, n_chains: int, n_warmup: int, n_samples: int, steps_per_sample: int = 1):  # type: ignore[no-untyped-def]
     """Block-Gibbs samples of the free model: array (n_chains, n_samples, N) of ±1 spins."""
     import jax
-    import jax.numpy as jnp
     from thrml import Block, SamplingSchedule, sample_states
     from thrml.models import IsingSamplingProgram, hinton_init
 
@@ -86,7 +85,9 @@ def sample_model(model: IsingImageModel, key, *, n_chains: int, n_warmup: int, n
     k_init, k_run = jax.random.split(key)
     init = hinton_init(k_init, ebm, model.blocks, (n_chains,))
     keys = jax.random.split(k_run, n_chains)
-    out = jax.vmap(lambda k, s: sample_states(k, prog, sched, s, [], [Block(model.nodes)]))(keys, init)
+    # one jit around the vmapped sampler: compiled once instead of dispatching thrml's scan eagerly (~1/3 less CPU)
+    run = jax.jit(jax.vmap(lambda k, s: sample_states(k, prog, sched, s, [], [Block(model.nodes)])))
+    out = run(keys, init)
     return 2 * np.asarray(out[0], dtype=np.int8) - 1
 
 

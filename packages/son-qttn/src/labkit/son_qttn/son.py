@@ -11,8 +11,9 @@ K is a :class:`~labkit.son_qttn.topology.Coupling` stencil, so one step is O(N Â
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import functools
+from dataclasses import dataclass
+
 from labkit.son_qttn._errors import check_choice, check_int_at_least, check_positive
 from labkit.son_qttn.topology import Coupling
 

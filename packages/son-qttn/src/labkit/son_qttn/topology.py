@@ -103,9 +103,14 @@ class Coupling:
         from jax.experimental import sparse
 
         r, c, v = self.edges()
-        idx = jnp.asarray(np.stack([r, c], axis=1))
-        mat = sparse.BCOO((jnp.asarray(v, dtype=dtype), idx), shape=(self.n, self.n))
-        return mat.sum_duplicates()
+        # duplicates (small periodic lattices) are summed on the host: BCOO.sum_duplicates would
+        # jit-compile per shape, seconds each, for a one-off construction
+        flat, inv = np.unique(r.astype(np.int64) * self.n + c, return_inverse=True)
+        vals = np.zeros(len(flat))
+        np.add.at(vals, inv.ravel(), v)
+        idx = jnp.asarray(np.stack([flat // self.n, flat % self.n], axis=1))
+        return sparse.BCOO((jnp.asarray(vals, dtype=dtype), idx), shape=(self.n, self.n),
+                           indices_sorted=True, unique_indices=True)
 
     def dense(self) -> np.ndarray:
         """K as a dense N×N numpy array: for tests and the dense baseline only."""
