@@ -86,15 +86,22 @@ class ReferenceQIMAD:
             else:
                 self.stag[i] += 1
         temp = self.temperature()
-        da = torch.randn(self.n, generator=self.gen, dtype=torch.float64).tolist()
-        db = torch.randn(self.n, generator=self.gen, dtype=torch.float64).tolist()
+        # one uniform draw per step: 2n for the Gaussian walks (Box-Muller), then k + k for r and u
+        uni = torch.rand(2 * self.n + (2 * len(idx) if self.n > 1 else 0), generator=self.gen,
+                         dtype=torch.float64).tolist()
+        normals = []
+        for pair in range(self.n):
+            u1, u2 = uni[2 * pair], uni[2 * pair + 1]
+            rad = math.sqrt(-2.0 * math.log(1.0 - u1))
+            normals += [rad * math.cos(2 * math.pi * u2), rad * math.sin(2 * math.pi * u2)]
+        da, db = normals[:self.n], normals[self.n:]
         for i in range(self.n):
             self.alpha[i] = min(max(self.alpha[i] + self.alpha_lr * temp * da[i], 0.0), math.pi)
             self.beta[i] = (self.beta[i] + self.beta_lr * temp * db[i]) % (2 * math.pi)
         tunnel = {i: False for i in idx}
         if self.n > 1:
-            r = torch.rand(len(idx), generator=self.gen, dtype=torch.float64).tolist()
-            u = torch.rand(len(idx), generator=self.gen, dtype=torch.float64).tolist()
+            r = uni[2 * self.n:2 * self.n + len(idx)]
+            u = uni[2 * self.n + len(idx):]
             for pos, i in enumerate(idx):
                 if self.stag[i] > 3 and u[pos] < math.sin(self.alpha[i] / 2) ** 2 and valid[i]:
                     tunnel[i], self.stag[i] = True, 0

@@ -260,3 +260,83 @@ def test_every_topology_and_cooling_descends(topology, cooling, task):
     assert all(0 <= b < 2 * math.pi for row in log["betas"] for b in row)
     opt.reset_log()
     assert all(len(v) == 0 for v in opt.get_log().values())
+
+
+@pytest.mark.parametrize("zeroing", ["optimizer", "model_set_to_none", "none"])
+def test_closure_zeroing_style_does_not_change_the_run(task, zeroing):
+    """opt.zero_grad() (in-place fast path), model.zero_grad() (grads replaced) and no zeroing agree."""
+    runs = []
+    for style in ("optimizer", zeroing):
+        model, _ = task(seed=8)
+        g = torch.Generator().manual_seed(8)
+        x = torch.randn(32, 3, generator=g)
+        y = torch.sin(x.sum(dim=1, keepdim=True))
+        opt = QIMADTorch(model.parameters(), num_agents=4, seed=1, eta=0.05)
+
+        def closure(style=style, model=model, opt=opt, x=x, y=y):
+            if style == "optimizer":
+                opt.zero_grad()
+            elif style == "model_set_to_none":
+                model.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            return loss
+
+        runs.append(([float(opt.step(closure)) for _ in range(8)], [a.clone() for a in opt.agent_params()]))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        assert torch.equal(a, b)
+
+
+def test_parameters_become_views_of_one_flat_buffer_and_are_rebound(task):
+    model, closure_for = task(seed=9)
+    opt = QIMADTorch(model.parameters(), num_agents=3, seed=0)
+    ptrs = [p.data_ptr() for p in model.parameters()]
+    assert len({p.untyped_storage().data_ptr() for p in model.parameters()}) == 1
+    closure = closure_for(opt)
+    opt.step(closure)
+    first = next(model.parameters())
+    first.data = first.data.clone()  # the user replaces a parameter's tensor: the next step rebinds it
+    opt.step(closure)
+    assert [p.data_ptr() for p in model.parameters()] == ptrs
+    first.data = first.data.double()
+    with pytest.raises(ValueError, match="params: a parameter changed"):
+        opt.step(closure)
+
+
+def test_closure_must_return_a_scalar(task):
+    model, _ = task(seed=0)
+    opt = QIMADTorch(model.parameters(), num_agents=2, seed=0)
+    with pytest.raises(ValueError, match="closure: must return a scalar"):
+        opt.step(lambda: torch.zeros(3))
+
+
+def test_cuda_graph_refused_on_cpu(task):
+    model, _ = task(seed=0)
+    opt = QIMADTorch(model.parameters(), num_agents=2, seed=0)
+    f = functional_loss(model, opt.params_in_order(), lambda out: out.square().mean(), torch.randn(4, 3))
+    with pytest.raises(ValueError, match="cuda_graph"):
+        opt.step_batched(f, cuda_graph=True)
+
+
+def test_a_raising_closure_moves_nothing(task):
+    model, closure_for = task(seed=3)
+    opt = QIMADTorch(model.parameters(), num_agents=4, k_eval=2, seed=0)
+    closure = closure_for(opt)
+    opt.step(closure)
+    before = opt.state_dict()
+    weights = [p.detach().clone() for p in model.parameters()]
+    calls = itertools.count()
+
+    def flaky():
+        if next(calls) == 1:
+            raise RuntimeError("out of memory, say")
+        return closure()
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        opt.step(flaky)
+    after = opt.state_dict()
+    assert after["qimad"]["pointer"] == before["qimad"]["pointer"]
+    for pid, saved in before["state"].items():
+        assert torch.equal(after["state"][pid]["agents"], saved["agents"])
+    assert all(torch.equal(p, w) for p, w in zip(model.parameters(), weights, strict=True))

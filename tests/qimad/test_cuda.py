@@ -28,10 +28,10 @@ def _task(device, seed=0):
     return model, x, y
 
 
-def _run(device, steps, seed=3, batched=False, opt_state=None, model_state=None, start=0):
+def _run(device, steps, seed=3, batched=False, opt_state=None, model_state=None, start=0, k_eval=4, graph=False):
     model, x, y = _task(device)
-    opt = QIMADTorch(model.parameters(), num_agents=6, k_eval=4, seed=seed, gamma=0.2, eta=0.01, total_steps=30,
-                     topology="ring")
+    opt = QIMADTorch(model.parameters(), num_agents=6, k_eval=k_eval, seed=seed, gamma=0.2, eta=0.01,
+                     total_steps=30, topology="ring")
     if model_state is not None:
         model.load_state_dict(model_state)
         opt.load_state_dict(opt_state)
@@ -43,14 +43,15 @@ def _run(device, steps, seed=3, batched=False, opt_state=None, model_state=None,
         return loss
 
     f = functional_loss(model, opt.params_in_order(), lambda out: torch.nn.functional.mse_loss(out, y), x)
-    losses = [float(opt.step_batched(f) if batched else opt.step(closure)) for _ in range(steps)]
+    losses = [float(opt.step_batched(f, cuda_graph=graph) if batched else opt.step(closure)) for _ in range(steps)]
     return losses, opt, model
 
 
 def test_state_and_generator_live_on_the_device(cuda):
     losses, opt, _ = _run(cuda, 10)
     assert opt._gen.device.type == "cuda"
-    assert all(t.device.type == "cuda" for t in opt.agent_params()) and opt._alpha.device.type == "cuda"
+    assert all(t.device.type == "cuda" for t in opt.agent_params())
+    assert all(t.device.type == "cuda" for b in opt._buffers for t in (b.store, b.square_avg, b.grad, b.live))
     assert losses == sorted(losses, reverse=True) and losses[-1] < losses[0]
 
 
@@ -75,6 +76,16 @@ def test_cuda_batched_matches_sequential(cuda):
     assert seq == pytest.approx(bat, rel=1e-9)
     for a, b in zip(opt_s.agent_params(), opt_b.agent_params(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-9)
+
+
+def test_cuda_graph_replays_the_uncaptured_batched_step(cuda):
+    eager, opt_e, _ = _run(cuda, 15, batched=True, k_eval=None)
+    graph, opt_g, _ = _run(cuda, 15, batched=True, k_eval=None, graph=True)
+    assert graph == pytest.approx(eager, rel=1e-12)
+    for a, b in zip(opt_e.agent_params(), opt_g.agent_params(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-13)
+    with pytest.raises(ValueError, match="cuda_graph"):
+        _run(cuda, 1, batched=True, k_eval=4, graph=True)
 
 
 def test_cpu_state_refused_on_cuda(cuda):

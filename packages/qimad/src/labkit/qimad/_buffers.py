@@ -14,22 +14,67 @@ import torch
 
 @dataclass(eq=False)
 class GroupBuffers:
-    """Agents, RMSProp accumulators, cached gradients and global-best weights of one param group."""
+    """Agents, RMSProp accumulators, cached gradients and global-best weights of one param group.
+
+    The group's parameters become views into one flat ``live`` vector, as FSDP's flat parameters and
+    apex's fused optimizers do, so loading an agent into the model is one copy; while an agent is
+    evaluated, the parameters' ``.grad`` are views of that agent's row of ``grad``, so backward
+    accumulates its gradient straight into place.
+    """
 
     params: list[torch.Tensor]
-    theta: torch.Tensor  # (N, D) agent weights
+    store: torch.Tensor  # (N + 1, D): the N agents' weights, then the global best (one matmul mixes them)
     square_avg: torch.Tensor  # (N, D) RMSProp accumulators
     grad: torch.Tensor  # (N, D) cached gradients (last evaluation of each agent)
-    best: torch.Tensor  # (D,) global best weights
     slices: list[tuple[int, int]] = field(default_factory=list)
-    # per-agent lists of per-parameter views, built once: the closure path reads/writes them every step
-    theta_views: list[list[torch.Tensor]] = field(default_factory=list)
-    grad_views: list[list[torch.Tensor]] = field(default_factory=list)
+    theta: torch.Tensor = field(init=False)  # (N, D) agent weights: a view of store[:N]
+    best: torch.Tensor = field(init=False)  # (D,) global best weights: a view of store[N]
+    live: torch.Tensor = field(init=False)  # (D,) what the model's parameters are views of
+    live_views: list[torch.Tensor] = field(init=False)
+    theta_rows: list[torch.Tensor] = field(init=False)  # theta[i], built once (the closure loop reads them)
+    grad_views: list[list[torch.Tensor]] = field(init=False)  # agent i's per-parameter views of grad[i]
 
     def __post_init__(self) -> None:
-        n = self.theta.shape[0]
-        self.theta_views = [self.agent_views(self.theta, i) for i in range(n)]
+        n = self.store.shape[0] - 1
+        self.theta = self.store[:n]
+        self.best = self.store[n]
+        self.live = self.best.clone()
+        self.live_views = self.agent_views(self.live[None], 0)
+        self.theta_rows = list(self.theta.unbind(0))
         self.grad_views = [self.agent_views(self.grad, i) for i in range(n)]
+        self.bind_params()
+
+    def bind_params(self) -> None:
+        """Make every parameter a view into ``live`` again (after a user rebinds ``p.data``, say)."""
+        with torch.no_grad():
+            for p, view in zip(self.params, self.live_views, strict=True):
+                if p.data_ptr() == view.data_ptr() and p.shape == view.shape:
+                    continue
+                if p.device != view.device or p.dtype != view.dtype or p.shape != view.shape:
+                    raise ValueError(
+                        f"params: a parameter changed to {p.dtype} {tuple(p.shape)} on {p.device} after the "
+                        f"optimizer was built ({view.dtype} {tuple(view.shape)} on {view.device}); "
+                        "build the optimizer after moving the model")
+                view.copy_(p)
+                p.data = view
+
+    def attach_grads(self, i: int) -> None:
+        """Point every parameter's ``.grad`` at agent i's gradient row (backward then accumulates there)."""
+        for p, view in zip(self.params, self.grad_views[i], strict=True):
+            if p.grad is not view:
+                p.grad = view
+
+    def collect_grad(self, i: int) -> None:
+        """Make sure agent i's row holds the gradient the closure computed (zeros for a parameter without one).
+
+        Nothing to do unless the closure replaced ``.grad`` (``model.zero_grad()`` sets it to None, say).
+        """
+        views = self.grad_views[i]
+        if all(p.grad is view for p, view in zip(self.params, views, strict=True)):
+            return
+        for p, row in zip(self.params, views, strict=True):
+            row.copy_(p.grad) if p.grad is not None else row.zero_()
+        self.attach_grads(i)
 
     @property
     def dim(self) -> int:
@@ -80,12 +125,11 @@ def build_group(params: list[torch.Tensor], num_agents: int) -> GroupBuffers:
     with torch.no_grad():
         flat = torch.cat([p.detach().reshape(-1) for p in params]) if params else torch.zeros(0)
         flat = flat.to(device=device, dtype=dtype)
-        theta = flat.unsqueeze(0).repeat(num_agents, 1)
+        store = flat.unsqueeze(0).repeat(num_agents + 1, 1)
     return GroupBuffers(
         params=list(params),
-        theta=theta,
-        square_avg=torch.zeros_like(theta),
-        grad=torch.zeros_like(theta),
-        best=flat.clone(),
+        store=store,
+        square_avg=torch.zeros_like(store[:num_agents]),
+        grad=torch.zeros_like(store[:num_agents]),
         slices=slices,
     )

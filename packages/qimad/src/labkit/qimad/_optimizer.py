@@ -10,13 +10,25 @@ import torch
 from torch.optim import Optimizer
 
 from labkit.qimad import _state
+from labkit.qimad._batched import CapturedEvaluation, LossFn, evaluate_agents
 from labkit.qimad._buffers import GroupBuffers, build_group
-from labkit.qimad._swarm import COOLINGS, TOPOLOGIES, fidelity_weights, neighbour_graph, temperature
+from labkit.qimad._swarm import (
+    COOLINGS,
+    TOPOLOGIES,
+    fidelity_rows,
+    gaussians,
+    neighbour_graph,
+    neighbour_lists,
+    temperature,
+)
 
 _RMS_ALPHA = 0.99  # RMSProp decay, fixed by the method
 _RMS_EPS = 1e-8
 _ATTRACT = 0.2  # pull towards the global best: 0.2 * U(0,1) * (best - theta)
 _STAGNATION = 3  # tunnelling is allowed once an agent has not improved for more than this many evaluations
+
+
+_NO_ROWS = torch.empty(0, dtype=torch.int64)
 
 
 class QIMADTorch(Optimizer):
@@ -73,6 +85,8 @@ class QIMADTorch(Optimizer):
         self.cooling = "none" if cooling is None else cooling
         self.total_steps, self.min_temp = total_steps, float(min_temp)
         self._buffers: list[GroupBuffers] = []
+        self._evaluating: int | None = None  # the agent step() is evaluating (zero_grad then zeroes in place)
+        self._captured: CapturedEvaluation | None = None  # step_batched's CUDA graph, if one was asked for
         self._ready = False
         super().__init__(params, {"eta": eta, "lr": eta})
         device = self._buffers[0].theta.device
@@ -84,13 +98,19 @@ class QIMADTorch(Optimizer):
         self._gen = torch.Generator(device=device).manual_seed(self.seed)
         n = self.num_agents
         f64: dict[str, Any] = {"device": device, "dtype": torch.float64}
-        self._adjacency = neighbour_graph(self.topology, n, self._gen, device)
-        self._alpha = torch.rand(n, generator=self._gen, **f64) * math.pi
-        self._beta = torch.rand(n, generator=self._gen, **f64) * (2 * math.pi)
-        self._loss = torch.full((n,), math.inf, **f64)  # cached loss of each agent's last evaluation
-        self._pbest = torch.full((n,), math.inf, **f64)
-        self._stagnation = torch.zeros(n, dtype=torch.int64, device=device)
-        self._best_loss = torch.tensor(math.inf, **f64)
+        # The O(num_agents) swarm bookkeeping lives on the host as Python floats: every step needs it
+        # there anyway (the tunnelling decision is data-dependent control flow), and keeping it off the
+        # device saves ~50 tiny kernel launches per step. Weights-sized state, the generator and every
+        # random number stay on the parameters' device (torch.optim keeps its `step` counters on the host too).
+        self._adjacency = neighbour_graph(self.topology, n, self._gen, device).cpu()
+        self._refresh_graph()
+        self._alpha: list[float] = (torch.rand(n, generator=self._gen, **f64) * math.pi).tolist()
+        self._beta: list[float] = (torch.rand(n, generator=self._gen, **f64) * (2 * math.pi)).tolist()
+        self._loss = [math.inf] * n  # cached loss of each agent's last evaluation
+        self._pbest = [math.inf] * n
+        self._stagnation = [0] * n
+        self._best_loss = math.inf
+        self._returned: tuple[float | None, torch.Tensor] = (None, torch.tensor(math.inf, dtype=torch.float64))
         self._step_count, self._pointer = 0, 0
         self._tracking, self._log = False, _state.empty_log()
         self._ready = True
@@ -118,133 +138,163 @@ class QIMADTorch(Optimizer):
         return float(group["lr"])
 
     # ------------------------------------------------------------------ evaluation
-    def _next_indices(self) -> tuple[list[int], torch.Tensor]:
+    def _next_indices(self) -> tuple[list[int], torch.Tensor | None]:
+        """This step's agents, round robin, and their index tensor (None when all agents, in order)."""
         n, k = self.num_agents, self.k_eval
         idx = [(self._pointer + j) % n for j in range(k)]
         self._pointer = (self._pointer + k) % n
-        return idx, torch.tensor(idx, device=self._alpha.device)
+        return idx, (None if k == n else torch.tensor(idx, device=self._gen.device))
 
-    def _load_agent(self, i: int) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """As ``torch.optim.Optimizer.zero_grad``; inside ``step`` it zeroes the evaluated agent's gradient in place."""
+        if self._evaluating is None:
+            super().zero_grad(set_to_none)
+            return
         for b in self._buffers:
-            torch._foreach_copy_(b.params, b.theta_views[i])
+            b.grad[self._evaluating].zero_()
+            b.attach_grads(self._evaluating)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> torch.Tensor:  # type: ignore[override]
         """Evaluate ``k_eval`` agents with ``closure`` (which must recompute loss and gradients), move the swarm.
 
         The closure is called once per evaluated agent with that agent's weights loaded into the
-        parameters (gradients are zeroed before each call). Returns the global best loss (0-d tensor).
+        parameters and their gradients zeroed (``zero_grad`` inside the closure is cheap and optional).
+        Returns the global best loss (a 0-d float64 tensor on the CPU: reading it costs no device sync).
+        If the closure raises, the model is put back at the best weights and no agent has moved.
         """
         if closure is None:
             raise ValueError("closure: QIMADTorch.step(closure) needs a closure that returns the loss "
                              "after calling backward() (it evaluates several agents per step)")
+        pointer = self._pointer
         idx, idx_t = self._next_indices()
+        for b in self._buffers:
+            b.bind_params()
+            b.grad.zero_() if idx_t is None else b.grad.index_fill_(0, idx_t, 0.0)
         losses = []
-        for i in idx:
-            self._load_agent(i)
-            for b in self._buffers:  # each agent's gradient starts from nothing (cheaper than zeroing)
-                for p in b.params:
-                    p.grad = None
-            with torch.enable_grad():
-                loss = closure()
-            losses.append(torch.as_tensor(loss).detach().reshape(()))
+        try:
+            for i in idx:
+                self._evaluating = i
+                for b in self._buffers:
+                    b.live.copy_(b.theta_rows[i])
+                    b.attach_grads(i)
+                with torch.enable_grad():
+                    loss = closure()
+                loss = loss.detach() if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
+                if loss.numel() != 1:
+                    raise ValueError(f"closure: must return a scalar loss, got shape {tuple(loss.shape)}")
+                losses.append(loss)
+                for b in self._buffers:
+                    b.collect_grad(i)
+        except BaseException:
+            self._pointer = pointer
             for b in self._buffers:
-                views, grads = b.grad_views[i], [p.grad for p in b.params]
-                if all(g is not None for g in grads):
-                    torch._foreach_copy_(views, [g for g in grads if g is not None])
-                else:  # a parameter the loss does not touch has no gradient: treated as zero
-                    for v, g in zip(views, grads, strict=True):
-                        v.copy_(g) if g is not None else v.zero_()
-        loss_t = torch.stack(losses).to(device=self._alpha.device, dtype=torch.float64)
-        return self._advance(idx, idx_t, loss_t)
+                b.live.copy_(b.best)
+            raise
+        finally:
+            self._evaluating = None
+        if any(loss.dim() for loss in losses):
+            losses = [loss.reshape(()) for loss in losses]
+        loss_t = torch.stack(losses)
+        return self._advance(idx, idx_t, loss_t.to(device=self._gen.device, dtype=torch.float64))
 
-    def step_batched(self, loss_fn: Callable[[list[torch.Tensor]], torch.Tensor]) -> torch.Tensor:
+    def step_batched(self, loss_fn: LossFn, cuda_graph: bool = False) -> torch.Tensor:
         """Like ``step`` but evaluates all ``k_eval`` agents in one vmapped call of a functional loss.
 
         ``loss_fn(params)`` takes the parameters as a list in this optimizer's order (see
         ``functional_loss``) and returns a scalar loss; it is run under ``torch.func.vmap`` of
         ``torch.func.grad_and_value``, so it must be vmap-compatible (no in-place buffer updates).
-        """
-        from torch.func import grad_and_value, vmap
 
+        ``cuda_graph=True`` (CUDA parameters, ``k_eval == num_agents``) captures that call in a CUDA
+        graph on first use with this ``loss_fn`` and replays it afterwards. The graph replays the
+        tensors ``loss_fn`` read when it was captured: copy new data into them in place.
+        """
         idx, idx_t = self._next_indices()
-        full = len(idx) == self.num_agents
+        full = idx_t is None
+        if cuda_graph:
+            if self._gen.device.type != "cuda" or not full:
+                raise ValueError("cuda_graph: needs CUDA parameters and k_eval == num_agents "
+                                 f"(device {self._gen.device.type}, k_eval={self.k_eval}, "
+                                 f"num_agents={self.num_agents})")
+            if self._captured is None or self._captured.loss_fn is not loss_fn:
+                self._captured = CapturedEvaluation(self._buffers, loss_fn)
+            loss = self._captured()
+        else:
+            loss = evaluate_agents(self._buffers, loss_fn, idx_t)
         with torch.no_grad():
-            stacked = []
-            for b in self._buffers:
-                stacked.extend(b.unflatten(b.theta if full else b.theta.index_select(0, idx_t)))
-        with torch.enable_grad():
-            grads, loss = vmap(grad_and_value(loss_fn))(stacked)
-        with torch.no_grad():
-            j = 0
-            for b in self._buffers:
-                m = len(b.params)
-                flat = torch.cat([g.reshape(len(idx), -1) for g in grads[j:j + m]], dim=1) if m else None
-                j += m
-                if flat is not None:
-                    b.grad.copy_(flat) if full else b.grad.index_copy_(0, idx_t, flat.to(b.grad.dtype))
-            loss_t = loss.detach().reshape(-1).to(device=self._alpha.device, dtype=torch.float64)
-            return self._advance(idx, idx_t, loss_t)
+            return self._advance(idx, idx_t, loss.to(device=self._gen.device, dtype=torch.float64))
 
     # ------------------------------------------------------------------ the dynamics
+    def _refresh_graph(self) -> None:
+        """Derived neighbour data, rebuilt whenever the adjacency is set (init, load_state_dict)."""
+        self._neighbours = neighbour_lists(self._adjacency)
+        self._has_neighbour = [bool(nb) for nb in self._neighbours]
+
     @torch.no_grad()
-    def _advance(self, idx: list[int], idx_t: torch.Tensor, losses: torch.Tensor) -> torch.Tensor:
-        n, full, gen = self.num_agents, len(idx) == self.num_agents, self._gen
-        if full:  # every agent evaluated in order 0..n-1: plain slices are views, cheaper than gathers
-            idx_t = slice(None)  # type: ignore[assignment]
-        sel = (lambda t: t) if full else (lambda t: t.index_select(0, idx_t))
-        thetas = [sel(b.theta) for b in self._buffers]  # snapshot of the evaluated agents (views if full)
-        grads = [sel(b.grad) for b in self._buffers]
-        valid = torch.isfinite(losses)
+    def _advance(self, idx: list[int], idx_t: torch.Tensor | None, losses: torch.Tensor) -> torch.Tensor:
+        n, k, gen = self.num_agents, len(idx), self._gen
+        full = idx_t is None  # every agent evaluated in order 0..n-1: whole tensors, no gathers or scatters
+        sel = _NO_ROWS if idx_t is None else idx_t  # the evaluated rows (unused when full)
+        swarm = n > 1
+        thetas = [b.theta if full else b.theta.index_select(0, sel) for b in self._buffers]
+        grads = [b.grad if full else b.grad.index_select(0, sel) for b in self._buffers]
+        # An evaluation is valid when its loss and its gradient sum are finite: the sum catches every
+        # nan/inf entry, and a sum that overflows means g*g would overflow the RMSProp accumulator anyway.
+        check = losses
         for g in grads:
-            valid &= torch.isfinite(g).all(dim=1)
-        safe = torch.where(valid, losses, torch.full_like(losses, math.inf))
-        # global best: a non-finite evaluation can never win (its loss is +inf here)
-        cand, j = safe.min(dim=0)
-        improved = cand < self._best_loss
-        for b, th in zip(self._buffers, thetas, strict=True):
-            b.best.copy_(torch.where(improved, th[j], b.best))
-        self._best_loss = torch.where(improved, cand, self._best_loss)
-        better = safe < self._pbest[idx_t]
-        self._pbest[idx_t] = torch.where(better, safe, self._pbest[idx_t])
-        stag = torch.where(better, torch.zeros_like(self._stagnation[idx_t]), self._stagnation[idx_t] + 1)
-        self._loss[idx_t] = losses
+            check = check + g.sum(dim=1)
+        # This step's random numbers, one uniform draw from the device generator: 2n for the agents'
+        # Gaussian Bloch walks (Box-Muller), then, with a swarm, k attraction and k tunnelling uniforms.
+        uniforms = torch.rand(2 * n + (2 * k if swarm else 0), generator=gen, device=gen.device, dtype=torch.float64)
+        host = torch.cat((check, losses, uniforms)).tolist()  # the step's one host sync
+        check_h, loss_h, drawn = host[:k], host[k:2 * k], host[2 * k:]
+        walk = gaussians(drawn[:2 * n])
+        valid = [math.isfinite(c) for c in check_h]
+        safe = [x if ok else math.inf for x, ok in zip(loss_h, valid, strict=True)]
+        winner = min(range(k), key=safe.__getitem__)  # the first minimum, in evaluation order
+        improved = safe[winner] < self._best_loss
+        if improved:
+            self._best_loss = safe[winner]
+            for b, th in zip(self._buffers, thetas, strict=True):
+                b.best.copy_(th[winner])
+        for pos, i in enumerate(idx):
+            self._loss[i] = loss_h[pos]
+            if safe[pos] < self._pbest[i]:
+                self._pbest[i], self._stagnation[i] = safe[pos], 0
+            else:
+                self._stagnation[i] += 1
         # every agent's Bloch state random-walks at temperature-scaled speeds
         temp = temperature(self.cooling, self._step_count, self.total_steps, self.min_temp)
-        self._alpha = (self._alpha + self.alpha_lr * temp * torch.randn(n, generator=gen, **_like(self._alpha))
-                       ).clamp_(0.0, math.pi)
-        self._beta = torch.remainder(
-            self._beta + self.beta_lr * temp * torch.randn(n, generator=gen, **_like(self._beta)), 2 * math.pi)
-        swarm = n > 1
+        speed_a, speed_b = self.alpha_lr * temp, self.beta_lr * temp
+        self._alpha = [min(max(a + speed_a * d, 0.0), math.pi) for a, d in zip(self._alpha, walk[:n], strict=True)]
+        self._beta = [(b + speed_b * d) % (2 * math.pi) for b, d in zip(self._beta, walk[n:], strict=True)]
         tunnel_rows: list[int] = []
         if swarm:
-            w = fidelity_weights(self._alpha, self._beta, self._adjacency, self.k)[idx_t]
-            has_nb = self._adjacency[idx_t].any(dim=1)
-            r = torch.rand(len(idx), generator=gen, **_like(self._alpha)) * has_nb
-            u = torch.rand(len(idx), generator=gen, **_like(self._alpha))
-            tunnel = (stag > _STAGNATION) & (u < torch.sin(self._alpha[idx_t] / 2) ** 2) & has_nb & valid
-            stag = torch.where(tunnel, torch.zeros_like(stag), stag)
-            total = sum(b.dim for b in self._buffers)
-            mean_abs = sum(th.abs().sum(dim=1, dtype=torch.float64) for th in thetas) / max(total, 1)
-            scale = (0.8 * mean_abs + 0.1) * temp
-            tunnel_rows = tunnel.nonzero().flatten().tolist()  # the step's one host sync
-        self._stagnation[idx_t] = stag
-        all_valid = bool(valid.all())
+            pull_u, tunnel_u = drawn[2 * n:2 * n + k], drawn[2 * n + k:]
+            for pos, i in enumerate(idx):
+                if (self._has_neighbour[i] and valid[pos] and self._stagnation[i] > _STAGNATION
+                        and tunnel_u[pos] < math.sin(self._alpha[i] / 2) ** 2):
+                    tunnel_rows.append(pos)
+                    self._stagnation[i] = 0
+            pull = [_ATTRACT * u * self._has_neighbour[i] for u, i in zip(pull_u, idx, strict=True)]
+            mixing = self._mixing_matrix(idx, pull)
+        if tunnel_rows:  # jump size (0.8 mean|theta| + 0.1) T, from the agents before this step's move
+            rows = torch.tensor(tunnel_rows, device=gen.device)
+            total = max(sum(b.dim for b in self._buffers), 1)
+            abs_sum = torch.stack([th.index_select(0, rows).abs().sum(dim=1, dtype=torch.float64) for th in thetas])
+            scale = (0.8 * abs_sum.sum(dim=0) / total + 0.1) * temp
+        all_valid = all(valid)
+        if not all_valid:
+            keep = torch.tensor(valid, device=gen.device)[:, None]
         for gi, (b, th, g) in enumerate(zip(self._buffers, thetas, grads, strict=True)):
             eta, dt = self._eta(self.param_groups[gi]), b.theta.dtype
             if swarm:
-                # 0.2 r (best - th) + gamma sum_j w_ij (theta_j - th), folded into three kernels
-                a = (_ATTRACT * r).to(dt)
-                extra = (self.gamma * w).to(dt) @ b.theta
-                extra.addcmul_((-(_ATTRACT * r) - self.gamma * w.sum(dim=1)).to(dt)[:, None], th)
-                extra.addr_(a, b.best)
+                extra = torch.tensor(mixing, device=gen.device, dtype=dt) @ b.store
                 if tunnel_rows:
-                    rows = torch.tensor(tunnel_rows, device=th.device)
                     noise = torch.rand(len(tunnel_rows), b.dim, generator=gen, device=th.device, dtype=dt)
-                    extra[rows] += (noise * 2 - 1) * scale[rows].to(dt)[:, None]
-            v = b.square_avg if full else b.square_avg.index_select(0, idx_t)
+                    extra.index_add_(0, rows, noise.mul_(2).sub_(1).mul_(scale.to(dt)[:, None]))
+            v = b.square_avg if full else b.square_avg.index_select(0, sel)
             if not all_valid:
-                keep = valid[:, None]
                 g = torch.where(keep, g, torch.zeros_like(g))
                 v_old = v.clone()
             # exactly torch.optim.RMSprop's arithmetic (single-tensor path), on every agent at once
@@ -256,18 +306,32 @@ class QIMADTorch(Optimizer):
                 v.copy_(torch.where(keep, v, v_old))
                 th.copy_(torch.where(keep, th, b.best[None, :].expand_as(th)))
             if not full:
-                b.theta.index_copy_(0, idx_t, th)
-                b.square_avg.index_copy_(0, idx_t, v)
+                b.theta.index_copy_(0, sel, th)
+                b.square_avg.index_copy_(0, sel, v)
                 if not all_valid:
-                    b.grad.index_copy_(0, idx_t, g)
+                    b.grad.index_copy_(0, sel, g)
             elif not all_valid:
                 b.grad.copy_(g)
         for b in self._buffers:  # the model holds the best-known weights
-            torch._foreach_copy_(b.params, [b.param_view(b.best, j) for j in range(len(b.params))])
+            b.live.copy_(b.best)
         self._step_count += 1
         if self._tracking:
             _state.record(self, temp, len(tunnel_rows))
-        return self._best_loss.clone()
+        if self._returned[0] != self._best_loss:  # a new 0-d tensor only when the best changed
+            self._returned = (self._best_loss, torch.tensor(self._best_loss, dtype=torch.float64))
+        return self._returned[1]
+
+    def _mixing_matrix(self, idx: list[int], pull: list[float]) -> list[list[float]]:
+        """Rows M_i of a (k, N + 1) matrix with M_i @ [agents; best] = pull_i (best - theta_i)
+        + gamma sum_j w_ij (theta_j - theta_i) for each evaluated agent i (w: fidelity weights)."""
+        rows = []
+        weights = fidelity_rows(self._alpha, self._beta, self._neighbours, self.k, idx)
+        for i, p, w_i in zip(idx, pull, weights, strict=True):
+            row = [self.gamma * w for w in w_i]
+            row[i] -= p + self.gamma * sum(w_i)
+            row.append(p)
+            rows.append(row)
+        return rows
 
     # ------------------------------------------------------------------ diagnostics and state
     def enable_tracking(self, enabled: bool = True) -> None:
@@ -284,7 +348,7 @@ class QIMADTorch(Optimizer):
 
     def get_agent_losses(self) -> list[float]:
         """Each agent's cached loss from its last evaluation (inf before its first)."""
-        return self._loss.tolist()
+        return list(self._loss)
 
     def agent_params(self) -> list[torch.Tensor]:
         """Views (num_agents, *shape) of every agent's weights, one per parameter in optimizer order."""

@@ -22,7 +22,8 @@ _FORMAT = 1
 _PER_PARAM = ("agents", "square_avg", "grad")
 _CONFIG = ("gamma", "k", "alpha_lr", "beta_lr", "topology", "k_eval", "cooling", "total_steps",
            "min_temp", "seed")
-_SWARM = ("_alpha", "_beta", "_loss", "_pbest", "_stagnation", "_best_loss", "_adjacency")
+# host-side swarm bookkeeping (Python floats/ints, saved as CPU tensors) and the neighbour graph
+_SWARM_FLOAT = ("_alpha", "_beta", "_loss", "_pbest")
 _LOG_KEYS = ("losses", "diversity", "tunnels", "alphas", "betas", "temperature")
 
 
@@ -64,11 +65,11 @@ def record(opt: QIMADTorch, temp: float, tunnels: int) -> None:
     """Append one step's diagnostics to ``opt._log`` (diversity: mean L2 distance to the swarm centroid)."""
     sq = sum(((b.theta - b.theta.mean(dim=0, keepdim=True)) ** 2).sum(dim=1, dtype=torch.float64)
              for b in opt._buffers)
-    opt._log["losses"].append(opt._loss.tolist())
+    opt._log["losses"].append(list(opt._loss))
     opt._log["diversity"].append(float(torch.as_tensor(sq).sqrt().mean()))
     opt._log["tunnels"].append(int(tunnels))
-    opt._log["alphas"].append(opt._alpha.tolist())
-    opt._log["betas"].append(opt._beta.tolist())
+    opt._log["alphas"].append(list(opt._alpha))
+    opt._log["betas"].append(list(opt._beta))
     opt._log["temperature"].append(float(temp))
 
 
@@ -82,7 +83,9 @@ def state_dict(opt: QIMADTorch, base: dict[str, Any]) -> dict[str, Any]:
                         for key, buf in zip(_PER_PARAM, (b.theta, b.square_avg, b.grad), strict=True)}
             state[i]["best"] = b.param_view(b.best, j).clone()
             i += 1
-    swarm = {name[1:]: getattr(opt, name).clone() for name in _SWARM}
+    swarm: dict[str, Any] = {name[1:]: torch.tensor(getattr(opt, name), dtype=torch.float64) for name in _SWARM_FLOAT}
+    swarm.update(stagnation=torch.tensor(opt._stagnation, dtype=torch.int64),
+                 best_loss=torch.tensor(opt._best_loss, dtype=torch.float64), adjacency=opt._adjacency.clone())
     swarm.update({key: getattr(opt, key) for key in _CONFIG})
     swarm.update(
         format=_FORMAT, num_agents=opt.num_agents, step=opt._step_count, pointer=opt._pointer,
@@ -122,9 +125,12 @@ def load_state_dict(opt: QIMADTorch, sd: dict[str, Any]) -> None:
                 b.param_view(b.best, j).copy_(saved["best"])
         for own, g in zip(opt.param_groups, groups, strict=True):
             own.update({key: val for key, val in g.items() if key != "params"})
-        for name in _SWARM:
-            cur = getattr(opt, name)
-            setattr(opt, name, swarm[name[1:]].to(device=cur.device, dtype=cur.dtype).clone())
+    for name in _SWARM_FLOAT:
+        setattr(opt, name, [float(x) for x in swarm[name[1:]].tolist()])
+    opt._stagnation = [int(x) for x in swarm["stagnation"].tolist()]
+    opt._best_loss = float(swarm["best_loss"])
+    opt._adjacency = swarm["adjacency"].to(device="cpu", dtype=torch.bool).clone()
+    opt._refresh_graph()
     for key in _CONFIG:
         setattr(opt, key, swarm[key])
     opt._step_count, opt._pointer = int(swarm["step"]), int(swarm["pointer"])

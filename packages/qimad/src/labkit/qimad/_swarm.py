@@ -7,6 +7,7 @@ optimizer's state can be rebuilt from a state_dict without replaying history.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import torch
 
@@ -63,25 +64,66 @@ def neighbour_graph(
     return adj.to(device)
 
 
+def neighbour_lists(adjacency: torch.Tensor) -> list[list[int]]:
+    """Each agent's neighbours, in increasing order, from a boolean adjacency matrix."""
+    return [row.nonzero().flatten().tolist() for row in adjacency.bool().cpu()]
+
+
+def fidelity_rows(
+    alpha: list[float], beta: list[float], neighbours: list[list[int]], k: float, rows: Iterable[int]
+) -> list[list[float]]:
+    """Rows ``rows`` of the consensus weights w_ij = |<psi_i|psi_j>|^k, normalised over i's neighbours.
+
+    |psi> = cos(alpha/2)|0> + e^{i beta} sin(alpha/2)|1> has Bloch vector
+    n = (sin alpha cos beta, sin alpha sin beta, cos alpha), and |<psi_i|psi_j>|^2 = (1 + n_i . n_j) / 2.
+    Plain Python floats: for a swarm's handful of agents this beats launching a dozen tiny kernels.
+    A row whose neighbours all have zero overlap stays zero (no consensus pull for that agent).
+
+    >>> fidelity_rows([0.0, 0.0], [0.0, 0.0], [[1], [0]], 2.0, [0, 1])
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    bloch = []
+    for a, b in zip(alpha, beta, strict=True):
+        s = math.sin(a)
+        bloch.append((s * math.cos(b), s * math.sin(b), math.cos(a)))
+    half_k, n = k / 2, len(alpha)
+    out = []
+    for i in rows:
+        xi, yi, zi = bloch[i]
+        row = [0.0] * n
+        for j in neighbours[i]:
+            xj, yj, zj = bloch[j]
+            row[j] = min(max(0.5 * (1.0 + xi * xj + yi * yj + zi * zj), 0.0), 1.0) ** half_k
+        total = sum(row)
+        out.append([w / total for w in row] if total > 0 else row)
+    return out
+
+
 def fidelity_weights(
     alpha: torch.Tensor, beta: torch.Tensor, adjacency: torch.Tensor, k: float
 ) -> torch.Tensor:
-    """Row-normalised consensus weights w_ij = |<psi_i|psi_j>|^k over each agent's neighbours.
-
-    |psi> = cos(alpha/2)|0> + e^{i beta} sin(alpha/2)|1>, so
-    |<psi_i|psi_j>|^2 = c_i^2 c_j^2 + s_i^2 s_j^2 + 2 c_i c_j s_i s_j cos(beta_i - beta_j).
-    A row whose neighbours all have zero overlap stays zero (no consensus pull for that agent).
+    """The full (n, n) matrix of :func:`fidelity_rows` for angle tensors and a boolean adjacency.
 
     >>> a = torch.tensor([0.0, 0.0]); b = torch.zeros(2)
     >>> fidelity_weights(a, b, ~torch.eye(2, dtype=torch.bool), 2.0).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
     """
-    c = torch.cos(alpha / 2)
-    lower = torch.polar(torch.sin(alpha / 2), beta)  # e^{i beta} sin(alpha/2)
-    overlap = (torch.outer(c, c) + torch.outer(lower.conj(), lower)).abs()  # |<psi_i|psi_j>|
-    w = overlap.clamp(0.0, 1.0).pow(k) * adjacency.to(overlap.dtype)
-    total = w.sum(dim=1, keepdim=True)
-    return torch.where(total > 0, w / total.clamp_min(torch.finfo(w.dtype).tiny), torch.zeros_like(w))
+    n = alpha.numel()
+    rows = fidelity_rows(alpha.tolist(), beta.tolist(), neighbour_lists(adjacency), k, range(n))
+    return torch.tensor(rows, dtype=alpha.dtype, device=alpha.device).reshape(n, n)
+
+
+def gaussians(uniforms: list[float]) -> list[float]:
+    """Standard normal deviates from pairs of U[0, 1) numbers (Box–Muller; an even count in, as many out).
+
+    >>> [round(z, 6) for z in gaussians([0.5, 0.25])]
+    [0.0, 1.17741]
+    """
+    out = []
+    for u1, u2 in zip(uniforms[0::2], uniforms[1::2], strict=True):
+        radius = math.sqrt(-2.0 * math.log1p(-u1))  # 1 - u1 lies in (0, 1]
+        out += [radius * math.cos(2 * math.pi * u2), radius * math.sin(2 * math.pi * u2)]
+    return out
 
 
 def temperature(cooling: str, step: int, total_steps: int | None, min_temp: float) -> float:
