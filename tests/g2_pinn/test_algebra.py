@@ -4,8 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from labkit.g2_pinn.algebra import (DegenerateMetricError, FANO_TRIPLES, bryant_B, contraction_B,
-                                    contraction_metric, hodge_star, induced_metric, phi0, scaled_phi0)
+from labkit.g2_pinn.algebra import (
+    FANO_TRIPLES,
+    DegenerateMetricError,
+    bryant_B,
+    contraction_B,
+    contraction_metric,
+    hodge_star,
+    induced_metric,
+    phi0,
+    scaled_phi0,
+)
 from labkit.g2_pinn.constants import CONSTANTS
 from labkit.g2_pinn.forms import compound, form_norm_sq, form_tensor, index_sets, tensor_components, wedge
 

@@ -1,7 +1,11 @@
-"""Integration: the flagship's quick preset end to end, resume, the spectrum experiment, light imports."""
+"""Integration: the flagship's quick preset end to end (round and flat charts), kill + resume, spectra, imports."""
 
+import csv
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -18,15 +22,61 @@ def test_train_quick_end_to_end(labkit_run, tmp_path):
     assert res["validation"]["metric_positive_definite"]
     assert res["model"]["hidden"] == [64, 64, 64, 32]
     assert abs(res["det_g"]["mean"] - 65 / 32) < 0.2
-    # warm-start spectrum is exact: lambda1 of c diag(1, rho^2 I3, I3) is 1 / (c rho^2)
-    ws = res["spectrum"]["warm_start_exact"]["multiplicities"]
-    assert ws[1][1] == 6
-    for name in ("coords", "metrics", "phi"):
+    assert res["chart"]["name"] == "round" and res["validation"]["reference_curvature_reproduced"]
+    assert h["Rm_rms_init"] > 0 and h["dphi_rms_init"] > 0  # a curved, torsionful warm start
+    # the round reference's spectrum: lambda1 = 3/33^2 (the larger S^3, l = 1, x4)
+    ref = res["spectrum"]["reference_exact"]["multiplicities"]
+    assert abs(ref[1][0] - 3 / 33 ** 2) < 1e-12 and ref[1][1] == 4
+    for name in ("coords", "metrics", "phi", "ambient_points"):
         assert np.load(out / "export" / f"{name}.npy").shape[0] == 200
+    spec = labkit_run("g2-pinn:spectrum", overrides={"source": "saved", "path": str(out / "export"),
+                                                     "n_eigenvalues": 5}, out_dir=tmp_path / "saved")
+    assert spec["points"] == 200 and spec["eigenvalues"][0] < 1e-8
     assert (out / "figures" / "summary.png").exists()
     # resume after completion continues nothing and reproduces the same training record
     res2 = labkit_run("g2-pinn:train", preset="quick", overrides=SMALL, out_dir=out, resume=True)
     assert res2["training"]["final"] == res["training"]["final"]
+
+
+def test_train_flat_chart_has_the_galerkin_spectrum(labkit_run, tmp_path):
+    res = labkit_run("g2-pinn:train", preset="quick", overrides={**SMALL, "chart": "flat", "steps": 4},
+                     out_dir=tmp_path / "flat")
+    # exact: lambda1 of c diag(1, rho^2 I3, I3) is 1 / (c rho^2) with multiplicity 6
+    assert res["spectrum"]["reference_exact"]["multiplicities"][1][1] == 6
+    assert res["spectrum"]["galerkin"]["multiplicities"][0][0] < 1e-9
+    assert res["validation"]["reference_curvature_reproduced"]  # flat: R = 0
+
+
+def _history(folder):
+    with open(folder / "history.csv") as fh:
+        return [row for row in csv.DictReader(fh)]
+
+
+def test_training_killed_after_a_checkpoint_resumes_to_the_same_history(tmp_path):
+    args = ["run", "g2-pinn:train", "--preset", "quick", "--seed", "5"]
+    for key, val in {**SMALL, "steps": 16, "hidden": "[16,16]", "spectrum_points": 100, "export_points": 50,
+                     "curvature_points": 2, "fd_points": 2, "n_eigenvalues": 4}.items():
+        args += ["--set", f"{key}={val}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "LABKIT_PROGRESS": "0"}
+    subprocess.run([sys.executable, "-m", "labkit.core.cli", *args, "--out", str(tmp_path / "straight")],
+                   check=True, env=env, capture_output=True)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "labkit.core.cli", *args, "--out", str(killed)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start = time.monotonic()
+    ckpts = killed / "checkpoints" / "train"
+    while proc.poll() is None and time.monotonic() - start < 120:  # kill as soon as a checkpoint exists
+        if ckpts.exists() and any(ckpts.iterdir()):
+            break
+        time.sleep(0.005)
+    was_running = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert was_running, "the run finished before its first checkpoint could be seen"
+    assert not (killed / "history.csv").exists()
+    subprocess.run([sys.executable, "-m", "labkit.core.cli", *args, "--out", str(killed), "--resume"],
+                   check=True, env=env, capture_output=True)
+    assert _history(killed) == _history(tmp_path / "straight")
 
 
 def test_spectrum_experiment_s3(labkit_run, tmp_path):

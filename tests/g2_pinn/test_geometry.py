@@ -8,8 +8,15 @@ import torch
 
 from labkit.g2_pinn.algebra import induced_metric, phi0
 from labkit.g2_pinn.curvature import curvature
-from labkit.g2_pinn.geometry import (eguchi_hanson_metric, flat_reference_metric, neck_coordinates, quat_mul,
-                                     round_neck_metric, sample_neck, sample_s3)
+from labkit.g2_pinn.geometry import (
+    eguchi_hanson_metric,
+    flat_reference_metric,
+    neck_coordinates,
+    quat_mul,
+    round_neck_metric,
+    sample_neck,
+    sample_s3,
+)
 
 
 def test_quaternions():

@@ -1,12 +1,11 @@
 """Benchmarks: 10k-point spectrum (15 eigenvalues) and PINN training steps (CPU; GPU marked)."""
 
-import math
 
 import numpy as np
 import pytest
 import torch
 
-from labkit.g2_pinn.geometry import reference_scales, sample_s3
+from labkit.g2_pinn.geometry import sample_s3
 from labkit.g2_pinn.losses import G2Loss
 from labkit.g2_pinn.model import G2PINN
 from labkit.g2_pinn.spectrum import laplacian_eigenvalues
@@ -18,13 +17,13 @@ def test_spectrum_10k_15(benchmark):
     assert abs(lam[1] / 3 - 1) < 0.05
 
 
-def _step(device: str, hidden=(512, 512, 512, 256), batch=64):
-    model = G2PINN(hidden=hidden).to(device)
-    loss = G2Loss(reference_scales().to(device))
+def _step(device: str, hidden=(512, 512, 512, 256), batch=64, chart="round"):
+    model = G2PINN(hidden=hidden, chart=chart).to(device)
+    loss = G2Loss()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
     def step():
-        x = torch.rand(batch, 7, dtype=torch.float64, device=device) * 2 * math.pi
+        x = model.chart.sample(batch, device=device)
         opt.zero_grad()
         res, _ = loss(model, x)
         res.total.backward()

@@ -20,12 +20,25 @@ import torch
 
 from labkit.g2_pinn.constants import CONSTANTS
 from labkit.g2_pinn.forms import (
-    complement_sign, component_index, form_tensor, raise_form, tensor_components, wedge,
+    complement_sign,
+    component_index,
+    form_tensor,
+    raise_form,
+    tensor_components,
+    wedge,
 )
 
 __all__ = [
-    "FANO_TRIPLES", "DegenerateMetricError", "phi0", "contraction_B", "contraction_metric",
-    "bryant_B", "induced_metric", "hodge_star", "check_metric", "scaled_phi0",
+    "FANO_TRIPLES",
+    "DegenerateMetricError",
+    "bryant_B",
+    "check_metric",
+    "contraction_B",
+    "contraction_metric",
+    "hodge_star",
+    "induced_metric",
+    "phi0",
+    "scaled_phi0",
 ]
 
 #: 1-based Fano triples (i, i+1, i+3) mod 7: the octonion products e_i e_j = e_k.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 
-__all__ = ["G2Constants", "CONSTANTS"]
+__all__ = ["CONSTANTS", "G2Constants"]
 
 
 @dataclass(frozen=True)

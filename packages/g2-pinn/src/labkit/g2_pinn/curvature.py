@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["curvature", "christoffel"]
+__all__ = ["christoffel", "curvature"]
 
 MetricFn = Callable[[torch.Tensor], torch.Tensor]
 

@@ -6,14 +6,17 @@ from dataclasses import dataclass
 
 from labkit.core import ConfigError, Experiment, RunContext, option
 
-__all__ = ["Train", "TrainConfig", "Spectrum", "SpectrumConfig"]
+__all__ = ["Spectrum", "SpectrumConfig", "Train", "TrainConfig"]
 
 
 @dataclass
 class TrainConfig:
     """Configuration of ``g2-pinn:train``."""
 
-    hidden: list[int] = option((512, 512, 512, 256), help="hidden widths of the MLP 7 -> ... -> 35")
+    chart: str = option("round", help="neck model: round S^1 x S^3 x S^3 (curved, torsionful warm start) or flat T^7",
+                        choices=("round", "flat"))
+    radii: list[float] = option((33.0, 28.0), help="radii (r1, r2) of the two S^3 (the circle has radius 1)")
+    hidden: list[int] = option((512, 512, 512, 256), help="hidden widths of the MLP features -> ... -> 35")
     activation: str = option("silu", help="activation", choices=("silu", "tanh", "gelu", "softplus"))
     init_scale: float = option(0.1, help="scale of the last layer at init (distance from the warm start)", min=0.0)
     steps: int = option(3000, help="training steps", min=1)
@@ -38,7 +41,7 @@ class TrainConfig:
     export_points: int = option(4000, help="points exported (coords, metrics, phi)", min=10)
     spectrum_points: int = option(4000, help="points for the diffusion-map spectrum", min=50)
     n_eigenvalues: int = option(15, help="eigenvalues to compute", min=2)
-    galerkin_K: int = option(2, help="Fourier-Galerkin basis |k|_1 <= K", min=1, max=3)
+    galerkin_K: int = option(2, help="Fourier-Galerkin basis |k|_1 <= K (flat chart only)", min=1, max=3)
     checkpoint_every: int = option(100, help="steps between checkpoints", min=1)
 
     def validate(self) -> None:
@@ -46,13 +49,15 @@ class TrainConfig:
             raise ConfigError("hidden", "must be a non-empty list of positive widths")
         if self.warmup >= self.steps:
             raise ConfigError("warmup", f"must be < steps = {self.steps}")
+        if len(self.radii) != 2 or min(self.radii) <= 0:
+            raise ConfigError("radii", f"must be two positive numbers, got {list(self.radii)}")
         if self.n_eigenvalues + 2 > self.spectrum_points:
             raise ConfigError("n_eigenvalues", "must be at most spectrum_points - 2")
 
 
 class Train(Experiment):
     name = "train"
-    summary = "Train the G2 3-form PINN on the neck chart; torsion, curvature, det(g), spectrum (two estimators)."
+    summary = "Train the G2 3-form PINN on the round (or flat) neck; torsion, curvature, det(g), Laplacian spectrum."
     config_class = TrainConfig
     presets = {
         # quick: width 64 instead of 512 so it fits 90 s on a 2-core CPU (the architecture is the same)

@@ -7,15 +7,24 @@ lexicographic order (35 for p = 3 and 4, 21 for p = 2 and 5). All functions are 
 
 from __future__ import annotations
 
-from functools import lru_cache
-from itertools import combinations, permutations, product
+from functools import cache
+from itertools import combinations, product
 
 import numpy as np
 import torch
 
 __all__ = [
-    "index_sets", "component_index", "perm_sign", "form_tensor", "tensor_components",
-    "wedge", "compound", "raise_form", "form_norm_sq", "complement_sign",
+    "complement_sign",
+    "component_index",
+    "compound",
+    "form_norm_sq",
+    "form_tensor",
+    "index_sets",
+    "perm_sign",
+    "pullback_form",
+    "raise_form",
+    "tensor_components",
+    "wedge",
 ]
 
 DIM = 7
@@ -33,7 +42,7 @@ def perm_sign(seq: tuple[int, ...]) -> int:
     return s
 
 
-@lru_cache(maxsize=None)
+@cache
 def index_sets(p: int, n: int = DIM) -> tuple[tuple[int, ...], ...]:
     """Sorted index sets of a p-form in n dimensions, 0-based, lexicographic.
 
@@ -44,13 +53,13 @@ def index_sets(p: int, n: int = DIM) -> tuple[tuple[int, ...], ...]:
     return tuple(combinations(range(n), p))
 
 
-@lru_cache(maxsize=None)
+@cache
 def component_index(p: int, n: int = DIM) -> dict[tuple[int, ...], int]:
     """Map sorted index set -> position in the component vector (the 35-component map for p=3)."""
     return {I: k for k, I in enumerate(index_sets(p, n))}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _tensor_tables(p: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """For every multi-index (a1..ap): position of its sorted set and the sorting sign."""
     pos = np.zeros((n,) * p, dtype=np.int64)
@@ -88,7 +97,7 @@ def tensor_components(T: torch.Tensor, p: int) -> torch.Tensor:
     return flat[..., lin]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _wedge_table(p: int, q: int, n: int) -> np.ndarray:
     """Dense sign table W[I, J, K] with (alpha ^ beta)_K = sum W[I,J,K] alpha_I beta_J."""
     A, B = index_sets(p, n), index_sets(q, n)
@@ -102,7 +111,7 @@ def _wedge_table(p: int, q: int, n: int) -> np.ndarray:
     return W
 
 
-@lru_cache(maxsize=None)
+@cache
 def _wedge_sparse(p: int, q: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Non-zeros of the wedge table: left index, right index, and a signed (nnz, C(n,p+q)) scatter matrix."""
     W = _wedge_table(p, q, n)
@@ -125,7 +134,7 @@ def wedge(alpha: torch.Tensor, beta: torch.Tensor, p: int, q: int) -> torch.Tens
     return prod @ torch.as_tensor(S, dtype=alpha.dtype, device=alpha.device)
 
 
-@lru_cache(maxsize=None)
+@cache
 def complement_sign(p: int, n: int = DIM) -> tuple[np.ndarray, np.ndarray]:
     """For each sorted (n-p)-set J: the position of its complement I (a p-set) and sign(I, J)."""
     cidx = component_index(p, n)
@@ -162,6 +171,19 @@ def raise_form(alpha: torch.Tensor, ginv: torch.Tensor, p: int) -> torch.Tensor:
         src = letters[:k] + "z" + letters[k + 1:]
         T = torch.einsum(f"...{letters[k]}z,...{src}->...{letters}", ginv, T)
     return tensor_components(T, p)
+
+
+def pullback_form(alpha: torch.Tensor, F: torch.Tensor, p: int) -> torch.Tensor:
+    """Components in dx of the p-form alpha_I e^I written in the coframe e^a = F[a, m] dx^m.
+
+    (F^* alpha)_{m1..mp} = F[a1, m1] ... F[ap, mp] alpha_{a1..ap}; with F^-1 it goes back to the frame.
+
+    Example:
+        >>> e = torch.eye(35, dtype=torch.float64)[0]   # e^0 ^ e^1 ^ e^2
+        >>> float(pullback_form(e, 2 * torch.eye(7, dtype=torch.float64), 3)[0])
+        8.0
+    """
+    return raise_form(alpha, F.transpose(-1, -2), p)
 
 
 def form_norm_sq(alpha: torch.Tensor, g: torch.Tensor, p: int) -> torch.Tensor:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.linalg
 
-__all__ = ["galerkin_eigenvalues", "total_degree_modes", "group_multiplicities", "chart_grid"]
+__all__ = ["chart_grid", "galerkin_eigenvalues", "group_multiplicities", "total_degree_modes"]
 
 
 def total_degree_modes(d: int, K: int) -> np.ndarray:

@@ -18,8 +18,15 @@ import torch
 from labkit.g2_pinn.constants import CONSTANTS
 
 __all__ = [
-    "quat_mul", "sample_s3", "sample_neck", "neck_coordinates", "round_neck_metric",
-    "reference_scales", "flat_reference_metric", "eguchi_hanson_metric", "sample_chart",
+    "eguchi_hanson_metric",
+    "flat_reference_metric",
+    "neck_coordinates",
+    "quat_mul",
+    "reference_scales",
+    "round_neck_metric",
+    "sample_chart",
+    "sample_neck",
+    "sample_s3",
 ]
 
 

@@ -1,14 +1,17 @@
-"""The PINN: 7 periodic neck coordinates -> 35 components of the 3-form phi, warm-started at phi_ref."""
+"""The PINN: neck coordinates -> the 35 components of a 3-form phi, warm-started at phi_ref = phi0(coframe)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from labkit.g2_pinn.algebra import scaled_phi0
-from labkit.g2_pinn.geometry import reference_scales
+from labkit.g2_pinn.algebra import phi0
+from labkit.g2_pinn.charts import Chart, make_chart
+from labkit.g2_pinn.constants import CONSTANTS
+from labkit.g2_pinn.forms import pullback_form
 
-__all__ = ["G2PINN", "ACTIVATIONS"]
+__all__ = ["ACTIVATIONS", "G2PINN"]
+
 
 class _Elementwise(nn.Module):
     """Activation written with primitive ops: torch's fused SiLU/GELU kernels lack the
@@ -32,29 +35,33 @@ ACTIVATIONS = ("silu", "tanh", "gelu", "softplus")
 
 
 class G2PINN(nn.Module):
-    """MLP 7 -> hidden -> 35 giving phi(x) = phi_ref + MLP(sin x, cos x).
+    """phi = F^*(phi0 + MLP(features(x))): the network corrects phi0 in the reference's orthonormal coframe.
 
-    The coordinates are periodic (the flat chart [0, 2pi)^7), so they enter through (sin, cos):
-    the field is then genuinely periodic, which the Fourier-Galerkin spectrum relies on. phi_ref
-    is phi0 in the orthonormal coframe of the flat reference metric (the warm start); the last
-    layer is scaled by ``init_scale`` so training starts near, not exactly at, the warm start.
+    The chart (``'round'``, the default, or ``'flat'``; see ``labkit.g2_pinn.charts``) supplies the
+    input features -- smooth functions on the whole neck, so the field is global -- and the coframe
+    F that carries frame components to the coordinate components the torsion is computed from.
+    The last layer is scaled by ``init_scale`` so training starts near, not exactly at, the warm
+    start phi_ref = F^* phi0, whose metric is the chart's reference metric.
 
     Example:
         >>> net = G2PINN(hidden=(32, 32))
-        >>> net(torch.zeros(5, 7, dtype=torch.float64)).shape
+        >>> net(net.chart.sample(5)).shape
         torch.Size([5, 35])
     """
 
+    phi_frame_ref: torch.Tensor
+
     def __init__(self, hidden: tuple[int, ...] | list[int] = (512, 512, 512, 256),
-                 activation: str = "silu", init_scale: float = 0.1,
-                 radii: tuple[float, float] = (33.0, 28.0), dtype: torch.dtype = torch.float64):
+                 activation: str = "silu", init_scale: float = 0.1, chart: str | Chart = "round",
+                 radii: tuple[float, float] = CONSTANTS.neck_radii, dtype: torch.dtype = torch.float64):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if not hidden or any(int(h) < 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden!r}")
+        self.chart = make_chart(chart, radii)
         layers: list[nn.Module] = []
-        width = 14
+        width = self.chart.n_features
         for h in hidden:
             layers += [nn.Linear(width, int(h), dtype=dtype), _Elementwise(activation)]
             width = int(h)
@@ -63,13 +70,16 @@ class G2PINN(nn.Module):
             last.weight.mul_(init_scale)
             last.bias.mul_(init_scale)
         self.net = nn.Sequential(*layers, last)
-        self.register_buffer("phi_ref", scaled_phi0(reference_scales(radii)).to(dtype))
+        self.register_buffer("phi_frame_ref", phi0(dtype))
         self.hidden = tuple(int(h) for h in hidden)
 
+    def frame_components(self, x: torch.Tensor) -> torch.Tensor:
+        """phi's components (..., 35) in the reference's orthonormal coframe (phi0 at the warm start)."""
+        return self.phi_frame_ref + self.net(self.chart.features(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """phi components (..., 35) at chart points x (..., 7)."""
-        feats = torch.cat([torch.sin(x), torch.cos(x)], dim=-1)
-        return self.phi_ref + self.net(feats)
+        """phi's coordinate components (..., 35) at chart points x (..., 7)."""
+        return pullback_form(self.frame_components(x), self.chart.coframe(x), 3)
 
     def n_parameters(self) -> int:
         """Number of trainable parameters."""

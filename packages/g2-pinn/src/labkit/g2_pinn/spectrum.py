@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import eigsh
 from scipy.spatial import cKDTree
 
-__all__ = ["laplacian_eigenvalues", "SpectrumInfo", "select_bandwidth", "validate_points"]
+__all__ = ["SpectrumInfo", "laplacian_eigenvalues", "select_bandwidth", "validate_points"]
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from labkit.g2_pinn.galerkin import group_multiplicities
 from labkit.g2_pinn.geometry import sample_neck, sample_s3
 from labkit.g2_pinn.spectrum import laplacian_eigenvalues
 
-__all__ = ["run_spectrum", "known_manifold"]
+__all__ = ["known_manifold", "run_spectrum"]
 
 
 def _torus_levels(d: int, n: int) -> np.ndarray:
@@ -45,6 +46,22 @@ def known_manifold(source: str, n: int, rng: np.random.Generator, n_eig: int, to
     raise LabkitError(f"unknown source {source!r}")
 
 
+def load_saved_metric(folder: Path) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Points, per-point metrics and coordinate period from a train run's ``export/`` folder.
+
+    A round-chart export has ambient points in R^10 with the learned metric pushed forward there
+    (``ambient_points.npy``, ``ambient_metrics.npy``); a flat-chart export has periodic chart
+    coordinates (``coords.npy``, ``metrics.npy``, period 2 pi). ``chart.json`` says which.
+    """
+    try:
+        chart = json.loads((folder / "chart.json").read_text()) if (folder / "chart.json").exists() else {}
+        if chart.get("name", "flat") == "round":
+            return np.load(folder / "ambient_points.npy"), np.load(folder / "ambient_metrics.npy"), None
+        return np.load(folder / "coords.npy"), np.load(folder / "metrics.npy"), 2 * math.pi
+    except (OSError, ValueError) as exc:
+        raise LabkitError(f"config field 'path': cannot read the exported metric in {folder}: {exc}") from exc
+
+
 def run_spectrum(ctx: RunContext) -> dict[str, Any]:
     """Eigenvalues, exact reference (where known), relative errors and bandwidth sensitivity."""
     cfg = ctx.config
@@ -52,12 +69,8 @@ def run_spectrum(ctx: RunContext) -> dict[str, Any]:
     rng = np.random.default_rng(ctx.seed)
     metric = None
     if cfg.source == "saved":
-        folder = Path(cfg.path)
-        try:
-            pts, metric = np.load(folder / "coords.npy"), np.load(folder / "metrics.npy")
-        except OSError as exc:
-            raise LabkitError(f"config field 'path': cannot read coords.npy/metrics.npy in {folder}: {exc}") from exc
-        period, exact = 2 * math.pi, None
+        pts, metric, period = load_saved_metric(Path(cfg.path))
+        exact = None
     else:
         pts, period, exact = known_manifold(cfg.source, cfg.n_points, rng, cfg.n_eigenvalues, cfg.torus_dim)
     try:
@@ -70,7 +83,7 @@ def run_spectrum(ctx: RunContext) -> dict[str, Any]:
     except ValueError as exc:
         raise LabkitError(str(exc)) from exc
     out: dict[str, Any] = {
-        "source": cfg.source, "points": int(len(pts)), "eigenvalues": lam.tolist(),
+        "source": cfg.source, "points": len(pts), "eigenvalues": lam.tolist(),
         "clusters": group_multiplicities(lam, rtol=0.1), "epsilon": info.epsilon,
         "dimension_estimate": info.dimension_estimate, "mean_neighbours": info.mean_neighbours,
         "backend": info.backend, "sensitivity_lambda1": {"c x1": float(lam[1]), **{f"c x{k}": v for k, v in sens.items()}},

@@ -13,7 +13,7 @@ differentiable w.r.t. the network parameters, so the torsion is a trainable loss
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ import torch
 from labkit.g2_pinn.algebra import check_metric, hodge_star, induced_metric
 from labkit.g2_pinn.forms import component_index, form_norm_sq, form_tensor, index_sets, perm_sign
 
-__all__ = ["field_jacobian", "exterior_derivative", "torsion", "fd_exterior_derivative"]
+__all__ = ["exterior_derivative", "fd_exterior_derivative", "field_jacobian", "torsion"]
 
 Field = Callable[[torch.Tensor], torch.Tensor]
 
@@ -34,7 +34,7 @@ def field_jacobian(fn: Field, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return vals[0], jac.movedim(0, 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _d_table(p: int, n: int = 7) -> np.ndarray:
     """D[m, I, K] = sign(m, I) if K = {m} u I (sorted), so (d alpha)_K = sum D[m,I,K] d_m alpha_I."""
     src, dst = index_sets(p, n), component_index(p + 1, n)

@@ -9,11 +9,10 @@ import torch
 
 from labkit.core import LabkitError, RunContext
 from labkit.g2_pinn.algebra import DegenerateMetricError
-from labkit.g2_pinn.geometry import reference_scales
-from labkit.g2_pinn.losses import G2Loss
+from labkit.g2_pinn.losses import G2Loss, frame_det
 from labkit.g2_pinn.model import G2PINN
 
-__all__ = ["run_train", "cosine_warmup"]
+__all__ = ["cosine_warmup", "run_train"]
 
 
 def cosine_warmup(step: int, warmup: int, total: int) -> float:
@@ -41,9 +40,9 @@ def run_train(ctx: RunContext) -> dict:
 
     cfg = ctx.config
     dev = torch.device(ctx.device)
-    radii = (33.0, 28.0)
-    model = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, radii).to(dev)
-    loss_fn = G2Loss(reference_scales(radii).to(dev), weights={
+    radii = (float(cfg.radii[0]), float(cfg.radii[1]))
+    model = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii).to(dev)
+    loss_fn = G2Loss(weights={
         "torsion_dphi": cfg.w_dphi, "torsion_dstar": cfg.w_dstar, "proxy_standard_form": cfg.w_standard_form,
         "proxy_det": cfg.w_det, "proxy_normalisation": cfg.w_normalisation, "proxy_smoothness": cfg.w_smoothness})
     opt, sched = _optimizer(cfg, model, ctx.seed)
@@ -78,7 +77,7 @@ def run_train(ctx: RunContext) -> dict:
     loop = ctx.loop(cfg.steps, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
                     name="train", desc="steps")
     for step in loop:
-        x = torch.rand(cfg.batch, 7, dtype=torch.float64, device=dev) * (2 * math.pi)
+        x = model.chart.sample(cfg.batch, device=dev)  # global RNG: its state is checkpointed by the loop
         out: dict = {}
         try:
             total = opt.step(closure_factory(x, out))
@@ -87,7 +86,7 @@ def run_train(ctx: RunContext) -> dict:
         if sched is not None:
             sched.step()
         with torch.no_grad():
-            det = torch.linalg.det(out["tors"]["metric"])
+            det = frame_det(out["tors"]["metric"], model.chart.coframe(x))
         rec = {"step": step, "total": float(total.detach()), "lr": float(opt.param_groups[0]["lr"]),
                "det_mean": float(det.mean()), "det_std": float(det.std())}
         rec.update({k: float(v) for k, v in out["res"].components.items()})
@@ -104,13 +103,15 @@ def run_train(ctx: RunContext) -> dict:
             ctx.log.info("step %d total %.3e dphi %.3e dstar %.3e det %.4f", step, rec["total"],
                          rec["torsion_dphi"], rec["torsion_dstar"], rec["det_mean"])
 
-    initial = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, radii).to(dev)
+    initial = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii).to(dev)
     initial.load_state_dict(initial_state)
-    results = evaluate(ctx, model, initial, radii)
+    results = evaluate(ctx, model, initial)
     results["training"] = {"steps_run": len(history), "steps_max": cfg.steps, "optimizer": cfg.optimizer,
                            "early_stopped": len(history) < cfg.steps, "final": history[-1] if history else {},
                            "first": history[0] if history else {}}
     results["model"] = {"hidden": list(model.hidden), "activation": cfg.activation, "dtype": "float64",
-                        "parameters": model.n_parameters(), "input": "7 periodic coords via (sin, cos)"}
+                        "parameters": model.n_parameters(), "chart": model.chart.name, "radii": list(radii),
+                        "input": ("(cos theta, sin theta, exp(y), exp(z)): 10 smooth functions on the neck"
+                                  if model.chart.name == "round" else "7 periodic coords via (sin, cos)")}
     export(ctx, model, history, results)
     return results
