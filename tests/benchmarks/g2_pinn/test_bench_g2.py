@@ -47,6 +47,7 @@ def test_pinn_step_gpu(benchmark):
 def test_spectrum_100k_gpu(benchmark):
     if not torch.cuda.is_available():
         pytest.skip("no CUDA")
+    torch.cuda.empty_cache()  # the PINN step benchmarks leave torch's cache holding most of the GPU
     pts = sample_s3(100_000, np.random.default_rng(0))
     lam = benchmark.pedantic(laplacian_eigenvalues, args=(pts, 15), kwargs={"device": "cuda"}, rounds=1, iterations=1)
     assert abs(lam[1] / 3 - 1) < 0.05
