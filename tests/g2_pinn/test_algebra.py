@@ -1,5 +1,7 @@
 """G2 algebra: phi0, metrics from phi, Hodge star, forms, bad input."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -26,7 +28,7 @@ def test_constants():
     assert (c.b2, c.b3, c.h_star, c.dim_g2, c.n_components) == (21, 77, 99, 14, 35)
     assert abs(c.lambda1_target * c.h_star - 13) < 1e-12
     assert float(c.det_g_target) == 65 / 32
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         c.dim = 8  # frozen
 
 

@@ -25,7 +25,7 @@ def test_scaled_sphere_scales_like_one_over_r2():
 
 
 def test_flat_3_torus():
-    pts, period, exact = known_manifold("torus", 5000, np.random.default_rng(1), 8, torus_dim=3)
+    pts, period, _exact = known_manifold("torus", 5000, np.random.default_rng(1), 8, torus_dim=3)
     lam = laplacian_eigenvalues(pts, 8, period=period)
     assert abs(lam[1:7].mean() - 1) < 0.05 and np.all(np.abs(lam[1:7] - 1) < 0.08)
     assert abs(lam[7] / lam[1:7].mean() - 2) < 0.2  # next level |k|^2 = 2
@@ -88,8 +88,9 @@ def test_galerkin_circle_with_variable_metric():
 
 def test_galerkin_product_metric_sums():
     # g = diag(a(x1)^2, b(x2)^2): eigenvalues are sums of the two circles' (2 pi k / L)^2
-    metric = lambda x: np.stack([np.diag([(1.2 + 0.2 * np.sin(p[0])) ** 2, (0.8 + 0.1 * np.cos(p[1])) ** 2])
-                                 for p in x])
+    def metric(x):
+        return np.stack([np.diag([(1.2 + 0.2 * np.sin(p[0])) ** 2, (0.8 + 0.1 * np.cos(p[1])) ** 2])
+                                     for p in x])
     lam = galerkin_eigenvalues(metric, 2, 5, K=10, n_grid=32)
     l1, l2 = (1 / 1.2) ** 2, (1 / 0.8) ** 2
     assert np.allclose(lam, [0, l1, l1, l2, l2], atol=1e-7)

@@ -121,5 +121,5 @@ def test_bad_arguments_named(bad, match):
 def test_nan_tensor_refused():
     a = np.ones((2, 3))
     a[0, 1] = np.nan
-    with pytest.raises(ValueError, match="tensor.*NaN"):
+    with pytest.raises(ValueError, match=r"tensor.*NaN"):
         tt_svd(a, tol=0.1)

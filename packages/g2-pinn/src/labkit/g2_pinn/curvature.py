@@ -32,7 +32,7 @@ def _lowered(dg: torch.Tensor) -> torch.Tensor:
 
 
 def _single(metric_fn: MetricFn, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    def gamma(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def gamma(y: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         g = metric_fn(y)
         dg = torch.func.jacfwd(metric_fn)(y)
         G = christoffel(g, dg)

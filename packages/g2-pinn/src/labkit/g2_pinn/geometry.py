@@ -42,7 +42,7 @@ def quat_mul(p: np.ndarray | torch.Tensor, q: np.ndarray | torch.Tensor):
     parts = (w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
              w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2)
     if isinstance(p, torch.Tensor):
-        return torch.stack(parts, dim=-1)
+        return torch.stack(list(parts), dim=-1)  # type: ignore[arg-type]
     return np.stack(parts, axis=-1)
 
 

@@ -88,7 +88,7 @@ def _sq_dists(a: np.ndarray, b: np.ndarray, ga: np.ndarray | None, gb: np.ndarra
     delta = a[:, None, :] - b[None, :, :]
     if period is not None:
         delta -= period * np.round(delta / period)
-    if ga is None:
+    if ga is None or gb is None:
         return (delta ** 2).sum(-1)
     return 0.5 * (np.einsum("abi,aij,abj->ab", delta, ga, delta) + np.einsum("abi,bij,abj->ab", delta, gb, delta))
 

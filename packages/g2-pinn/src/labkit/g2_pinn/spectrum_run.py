@@ -40,9 +40,9 @@ def known_manifold(source: str, n: int, rng: np.random.Generator, n_eig: int, to
         return pts, None, np.array(vals[:n_eig], dtype=float)
     if source == "neck":
         r1, r2 = CONSTANTS.neck_radii
-        vals = sorted(k * k + a * (a + 2) / r1 ** 2 + b * (b + 2) / r2 ** 2 for k in range(-4, 5)
-                      for a in range(6) for b in range(6) for _ in range((a + 1) ** 2 * (b + 1) ** 2))
-        return sample_neck(n, rng), None, np.array(vals[:n_eig], dtype=float)
+        levels = sorted(k * k + a * (a + 2) / r1 ** 2 + b * (b + 2) / r2 ** 2 for k in range(-4, 5)
+                        for a in range(6) for b in range(6) for _ in range((a + 1) ** 2 * (b + 1) ** 2))
+        return sample_neck(n, rng), None, np.array(levels[:n_eig], dtype=float)
     raise LabkitError(f"unknown source {source!r}")
 
 

@@ -30,7 +30,7 @@ def field_jacobian(fn: Field, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     """Values fn(x) (N, C) and coordinate Jacobian J[n, m, c] = d_m fn_c at x (N, d), differentiable."""
     d = x.shape[-1]
     tangents = torch.eye(d, dtype=x.dtype, device=x.device)[:, None, :].expand(d, *x.shape)
-    vals, jac = torch.func.vmap(lambda v: torch.func.jvp(fn, (x,), (v,)))(tangents)
+    vals, jac = torch.func.vmap(lambda v: torch.func.jvp(fn, (x,), (v,)))(tangents)[:2]
     return vals[0], jac.movedim(0, 1)
 
 
@@ -41,9 +41,9 @@ def _d_table(p: int, n: int = 7) -> np.ndarray:
     D = np.zeros((n, len(src), len(dst)))
     for i, I in enumerate(src):
         for m in range(n):
-            s = perm_sign((m,) + I)
+            s = perm_sign((m, *I))
             if s:
-                D[m, i, dst[tuple(sorted((m,) + I))]] = s
+                D[m, i, dst[tuple(sorted((m, *I)))]] = s
     return D
 
 
@@ -109,6 +109,7 @@ def fd_exterior_derivative(fn: Field, x: torch.Tensor, p: int, h: float = 1e-3) 
             acc = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
             for k, a in enumerate(K):
                 rest = K[:k] + K[k + 1:]
-                acc = acc + (-1) ** k * T[(slice(None), a) + rest]
+                where: tuple[slice | int, ...] = (slice(None), a, *rest)
+                acc = acc + (-1) ** k * T[where]
             out.append(acc)
     return torch.stack(out, dim=-1)

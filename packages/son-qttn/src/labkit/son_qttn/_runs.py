@@ -99,7 +99,7 @@ def run_compress(ctx: RunContext) -> dict[str, Any]:
                 rows.append({"method": method, "tol": tol, "n_params": tt.n_params, "rel_error": err,
                              "bound_holds": err <= tol * (1 + 1e-9), "ranks": "-".join(map(str, tt.ranks))})
     mat = x.reshape(len(x), -1)
-    u, s, vt = np.linalg.svd(mat, full_matrices=False)
+    _u, s, _vt = np.linalg.svd(mat, full_matrices=False)
     tails = np.sqrt(np.maximum(np.cumsum((s**2)[::-1])[::-1], 0.0)) / norm
     for r in range(1, len(s)):
         rows.append({"method": "svd", "tol": float("nan"), "n_params": r * (mat.shape[0] + mat.shape[1] + 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,7 +39,7 @@ def cycles_figure(history: Sequence[dict[str, Any]]) -> Any:
     keys = ("compression_ratio", "recon_mse", "energy", "amplitude")
     fig, ax = plt.subplots(1, 4, figsize=(15, 3.3))
     c = [h["cycle"] for h in history]
-    for a, k in zip(ax, keys):
+    for a, k in zip(ax, keys, strict=False):
         a.plot(c, [h[k] for h in history], marker=".")
         a.set(xlabel="cycle", title=k)
         if k in ("recon_mse", "amplitude"):
@@ -88,7 +89,7 @@ def loop_diagram_figure() -> Any:
              ("compression\nTT cores\nratio, MSE", 0.63), ("feedback\npotential P = TT.full()", 0.9)]
     for text, x in boxes:
         ax.text(x, 0.6, text, ha="center", va="center", fontsize=9, bbox=dict(boxstyle="round", fc="#e8f0fe"))
-    for (_, a), (_, b) in zip(boxes, boxes[1:]):
+    for (_, a), (_, b) in itertools.pairwise(boxes):
         ax.annotate("", xy=(b - 0.1, 0.6), xytext=(a + 0.1, 0.6), arrowprops=dict(arrowstyle="->"))
     ax.annotate("", xy=(0.1, 0.35), xytext=(0.9, 0.35), arrowprops=dict(arrowstyle="->", connectionstyle="arc3,rad=0.25"))
     ax.text(0.5, 0.08, "every update_frequency SON steps: dV += dt·gamma·(P − V)", ha="center", fontsize=8)
@@ -103,7 +104,7 @@ def rate_distortion_figure(rows: Sequence[dict[str, Any]]) -> Any:
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for method in sorted({r["method"] for r in rows}):
         pts = sorted((r["n_params"], r["rel_error"]) for r in rows if r["method"] == method)
-        ax.loglog(*zip(*pts), marker="o", label=method)
+        ax.loglog(*zip(*pts, strict=False), marker="o", label=method)
     ax.set(xlabel="stored numbers", ylabel="relative Frobenius error", title="rate-distortion")
     ax.legend()
     fig.tight_layout()

@@ -51,7 +51,7 @@ class IsingImageModel:
                 if r + 1 < height:
                     edges.append((nodes[i], nodes[i + width]))
         colour = [(i // width + i % width) % 2 for i in range(height * width)]
-        blocks = [Block([n for n, k in zip(nodes, colour) if k == want]) for want in (0, 1)]
+        blocks = [Block([n for n, k in zip(nodes, colour, strict=False) if k == want]) for want in (0, 1)]
         return cls(height, width, nodes, edges, blocks, np.zeros(len(nodes)), np.zeros(len(edges)))
 
     def edge_index(self) -> tuple[np.ndarray, np.ndarray]:
@@ -156,20 +156,20 @@ def inpaint(model: IsingImageModel, images: np.ndarray, key, *, n_sweeps: int = 
     images = np.asarray(images, dtype=bool)
     n = len(model.nodes)
     hidden = np.arange(n) >= (model.height // 2) * model.width
-    top = Block([nd for nd, hmask in zip(model.nodes, hidden) if not hmask])
+    top = Block([nd for nd, hmask in zip(model.nodes, hidden, strict=False) if not hmask])
     free = [Block([nd for nd in b.nodes if hidden[model.nodes.index(nd)]]) for b in model.blocks]
     free = [b for b in free if len(b.nodes)]
     ebm = model.ebm()
     prog = IsingSamplingProgram(ebm, free, [top])
     sched = SamplingSchedule(n_warmup=0, n_samples=n_sweeps, steps_per_sample=1)
-    bottom = Block([nd for nd, hmask in zip(model.nodes, hidden) if hmask])
+    bottom = Block([nd for nd, hmask in zip(model.nodes, hidden, strict=False) if hmask])
     clamp = jnp.asarray(images[:, ~hidden])
     k_init, k_run = jax.random.split(key)
-    init = [jax.random.bernoulli(k, 0.5, (len(images), len(b.nodes))) for k, b in zip(jax.random.split(k_init, len(free)), free)]
+    init = [jax.random.bernoulli(k, 0.5, (len(images), len(b.nodes))) for k, b in zip(jax.random.split(k_init, len(free)), free, strict=False)]
     keys = jax.random.split(k_run, len(images))
     out = jax.vmap(lambda k, i0, i1, c: sample_states(k, prog, sched, [i0, i1], [c], [bottom]))(keys, init[0], init[1], clamp)
     samples = 2 * np.asarray(out[0], dtype=np.int8) - 1  # (images, sweeps, hidden)
-    full = np.empty(samples.shape[:2] + (n,), dtype=np.float64)
+    full = np.empty((*samples.shape[:2], n), dtype=np.float64)
     full[..., ~hidden] = (2 * images[:, None, ~hidden].astype(np.int8) - 1)
     full[..., hidden] = samples
     energy_trace = model.energy(full).mean(0)

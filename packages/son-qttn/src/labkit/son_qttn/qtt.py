@@ -140,7 +140,7 @@ def tt_inner(a: TT, b: TT):  # type: ignore[no-untyped-def]
     if a.shape != b.shape:
         raise ValueError(f"b: shape {b.shape} differs from a's {a.shape}")
     env = jnp.ones((1, 1))
-    for ca, cb in zip(a.cores, b.cores):
+    for ca, cb in zip(a.cores, b.cores, strict=False):
         env = tt_einsum("ab,anc,bnd->cd", env, ca, cb)
     return env[0, 0]
 
@@ -165,6 +165,6 @@ def tt_entry(a: TT, index: Sequence[int]):  # type: ignore[no-untyped-def]
     if len(index) != len(a.cores):
         raise ValueError(f"index: need {len(a.cores)} indices, got {len(index)}")
     out = a.cores[0][:, index[0], :]
-    for c, i in zip(a.cores[1:], index[1:]):
+    for c, i in zip(a.cores[1:], index[1:], strict=False):
         out = out @ c[:, i, :]
     return out[0, 0]

@@ -88,8 +88,8 @@ def _runner(coupling: Coupling | None, strength: float, noisy: bool, n_steps: in
 
     def run(q0, i0, r, ell, c, kt, dt, key):  # type: ignore[no-untyped-def]
         keys = jax.random.split(key, n_steps)
-        keys = keys.reshape((n_steps // every, every) + keys.shape[1:])
-        carry, (qs, is_) = jax.lax.scan(outer, (q0, i0, r, ell, c, kt, dt), keys)
+        keys = keys.reshape((n_steps // every, every, *keys.shape[1:]))
+        _carry, (qs, is_) = jax.lax.scan(outer, (q0, i0, r, ell, c, kt, dt), keys)
         return qs, is_
 
     return jax.jit(run)

@@ -48,10 +48,7 @@ def son_drift(v, k: Coupling, p: SONParams, potential=None, omega=None):  # type
 
     omega = p.omega if omega is None else omega
 
-    if p.update == "linear":
-        f = k.laplacian(v) - jnp.square(omega) * v
-    else:
-        f = -omega * v + k.matvec(jnp.tanh(v))
+    f = k.laplacian(v) - jnp.square(omega) * v if p.update == "linear" else -omega * v + k.matvec(jnp.tanh(v))
     if potential is not None and p.drive > 0:
         f = f + p.drive * (potential - v)
     return f
@@ -87,7 +84,7 @@ def _compiled(k: Coupling, p: SONParams, n_steps: int, record_every: int, with_p
 
     def run(v0, key, pot, om):  # type: ignore[no-untyped-def]
         keys = jax.random.split(key, n_rec * record_every)
-        keys = keys.reshape((n_rec, record_every) + keys.shape[1:])
+        keys = keys.reshape((n_rec, record_every, *keys.shape[1:]))
         amp0 = jnp.zeros((), v0.dtype)
         (v, _, _, amp), traj = jax.lax.scan(body_outer, (v0, pot, om, amp0), keys)
         return v, traj, amp / max(n_rec * record_every, 1)

@@ -58,7 +58,7 @@ class Coupling:
         pad = [(0, 0)] * (x.ndim - nd) + [(max(-o, 0), max(o, 0)) for o in off]
         xp = jnp.pad(x, pad)
         idx = [slice(None)] * (x.ndim - nd)
-        for o, size in zip(off, self.shape):
+        for o, size in zip(off, self.shape, strict=False):
             start = max(-o, 0) + o
             idx.append(slice(start, start + size))
         return xp[tuple(idx)]
@@ -66,7 +66,7 @@ class Coupling:
     def matvec(self, x):  # type: ignore[no-untyped-def]
         """(K x)_i = Σ_j K_ij x_j over the trailing field axes."""
         out = None
-        for off, w in zip(self.offsets, self.weights):
+        for off, w in zip(self.offsets, self.weights, strict=False):
             term = w * self._shift(x, off)
             out = term if out is None else out + term
         return out
@@ -85,7 +85,7 @@ class Coupling:
         """COO triplets (rows, cols, vals) of K over flattened node indices."""
         grid = np.indices(self.shape).reshape(len(self.shape), -1).T
         rows, cols, vals = [], [], []
-        for off, w in zip(self.offsets, self.weights):
+        for off, w in zip(self.offsets, self.weights, strict=False):
             nb = grid + np.asarray(off)
             if self.periodic:
                 nb = nb % np.asarray(self.shape)

@@ -40,7 +40,7 @@ class TT:
     @property
     def ranks(self) -> tuple[int, ...]:
         """TT ranks including the boundary 1s: (1, r_1, ..., r_{d−1}, 1)."""
-        return (1,) + tuple(int(c.shape[2]) for c in self.cores)
+        return (1, *tuple(int(c.shape[2]) for c in self.cores))
 
     @property
     def shape(self) -> tuple[int, ...]:
