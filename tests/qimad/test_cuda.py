@@ -88,6 +88,21 @@ def test_cuda_graph_replays_the_uncaptured_batched_step(cuda):
         _run(cuda, 1, batched=True, k_eval=4, graph=True)
 
 
+def test_closure_may_return_host_numbers_on_cuda(cuda):
+    model, x, y = _task(cuda)
+    opt = QIMADTorch(model.parameters(), num_agents=3, seed=0)
+    calls = iter(range(100))
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        return float("nan") if next(calls) % 3 == 1 else loss  # a host float among device tensors
+
+    best = [float(opt.step(closure)) for _ in range(4)]
+    assert all(b == b for b in best) and best == sorted(best, reverse=True)
+
+
 def test_cpu_state_refused_on_cuda(cuda):
     _, opt_cpu, _ = _run(torch.device("cpu"), 2)
     _, opt_gpu, _ = _run(cuda, 1)

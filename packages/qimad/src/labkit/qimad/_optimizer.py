@@ -193,10 +193,11 @@ class QIMADTorch(Optimizer):
             raise
         finally:
             self._evaluating = None
-        if any(loss.dim() for loss in losses):
-            losses = [loss.reshape(()) for loss in losses]
+        device = self._gen.device
+        if any(loss.dim() or loss.device != device for loss in losses):  # e.g. a python float from the closure
+            losses = [loss.reshape(()).to(device) for loss in losses]
         loss_t = torch.stack(losses)
-        return self._advance(idx, idx_t, loss_t.to(device=self._gen.device, dtype=torch.float64))
+        return self._advance(idx, idx_t, loss_t.to(device=device, dtype=torch.float64))
 
     def step_batched(self, loss_fn: LossFn, cuda_graph: bool = False) -> torch.Tensor:
         """Like ``step`` but evaluates all ``k_eval`` agents in one vmapped call of a functional loss.
