@@ -64,10 +64,20 @@ def run_train(ctx: RunContext) -> dict:
         stop.update(s["stop"])
         initial_state.update(s["initial"])
 
+    swarm = cfg.optimizer == "qimad"
+
     def closure_factory(x: torch.Tensor, out: dict):
         def closure():
             opt.zero_grad(set_to_none=True)
-            res, tors = loss_fn(model, x)
+            try:
+                res, tors = loss_fn(model, x)
+            except DegenerateMetricError:
+                if not swarm:
+                    raise
+                # QIMAD evaluates trial agents: a non-positive 3-form is an invalid evaluation, which
+                # never becomes the best and sends that agent back to the best weights
+                out["degenerate"] = out.get("degenerate", 0) + 1
+                return torch.tensor(math.nan, dtype=torch.float64, device=x.device)
             res.total.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             out["res"], out["tors"] = res, tors
@@ -85,11 +95,14 @@ def run_train(ctx: RunContext) -> dict:
             raise LabkitError(f"step {step}: {exc} (batch points {exc.points[:10]})") from exc
         if sched is not None:
             sched.step()
-        with torch.no_grad():
-            det = frame_det(out["tors"]["metric"], model.chart.coframe(x))
         rec = {"step": step, "total": float(total.detach()), "lr": float(opt.param_groups[0]["lr"]),
-               "det_mean": float(det.mean()), "det_std": float(det.std())}
-        rec.update({k: float(v) for k, v in out["res"].components.items()})
+               "det_mean": math.nan, "det_std": math.nan, "degenerate_evals": out.get("degenerate", 0)}
+        rec.update({k: math.nan for k in loss_fn.weights})
+        if "res" in out:  # the last valid evaluation (with QIMAD: of the last agent that had one)
+            with torch.no_grad():
+                det = frame_det(out["tors"]["metric"], model.chart.coframe(x))
+            rec.update(det_mean=float(det.mean()), det_std=float(det.std()))
+            rec.update({k: float(v.detach()) for k, v in out["res"].components.items()})
         history.append(rec)
         if rec["total"] < stop["best"] * (1 - cfg.min_delta):
             stop["best"], stop["since"] = rec["total"], 0
