@@ -1,11 +1,10 @@
 """Geometry: quaternions, uniform S^3 sampling, the neck S^1 x S^3 x S^3, reference and Eguchi-Hanson metrics.
 
-Two models of the TCS neck live here. The *round* neck S^1 x S^3(r1) x S^3(r2) (default radii
-(33, 28)) is sampled as a point cloud in R^2 x R^4 x R^4 and has 7 effective coordinates
-(theta and the Hopf angles (eta, xi1, xi2) of each S^3). The PINN works on the *flat chart*: 7
-periodic coordinates x in [0, 2pi)^7 with the flat reference metric c diag(1, rho^2 I3, I3),
-rho = r1/r2 and c fixing det = 65/32 -- the neck with each S^3 replaced by a flat 3-torus of the
-same radius ratio, so the warm start has zero torsion AND zero curvature (see SCIENCE.md).
+The round neck S^1 x S^3(r1) x S^3(r2) (default radii (33, 28)) is sampled here as a point cloud in
+R^2 x R^4 x R^4, with 7 effective coordinates (theta and the Hopf angles (eta, xi1, xi2) of each
+S^3) for closed-form checks. ``reference_scales`` / ``flat_reference_metric`` give the flat model
+c diag(1, rho^2 I3, I3), rho = r1/r2, det = 65/32. The charts the PINN trains on (the round
+exponential chart and the flat box) live in ``labkit.g2_pinn.charts``.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ __all__ = [
     "quat_mul",
     "reference_scales",
     "round_neck_metric",
-    "sample_chart",
     "sample_neck",
     "sample_s3",
 ]
@@ -98,11 +96,6 @@ def reference_scales(radii: tuple[float, float] = CONSTANTS.neck_radii,
 def flat_reference_metric(n: int = 1, radii: tuple[float, float] = CONSTANTS.neck_radii) -> torch.Tensor:
     """The flat reference metric of the chart, repeated n times: (n, 7, 7)."""
     return torch.diag(reference_scales(radii) ** 2).expand(n, 7, 7).clone()
-
-
-def sample_chart(n: int, rng: np.random.Generator) -> np.ndarray:
-    """n points uniform in the periodic chart [0, 2pi)^7."""
-    return rng.uniform(0.0, 2 * math.pi, (n, 7))
 
 
 def eguchi_hanson_metric(x: torch.Tensor, a: float = 1.0, check: bool = True) -> torch.Tensor:
