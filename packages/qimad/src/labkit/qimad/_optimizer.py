@@ -87,7 +87,6 @@ class QIMADTorch(Optimizer):
         self._buffers: list[GroupBuffers] = []
         self._evaluating: int | None = None  # the agent step() is evaluating (zero_grad then zeroes in place)
         self._captured: CapturedEvaluation | None = None  # step_batched's CUDA graph, if one was asked for
-        self._ready = False
         super().__init__(params, {"eta": eta, "lr": eta})
         device = self._buffers[0].theta.device
         if any(b.theta.device != device for b in self._buffers):
@@ -113,7 +112,6 @@ class QIMADTorch(Optimizer):
         self._returned: tuple[float | None, torch.Tensor] = (None, torch.tensor(math.inf, dtype=torch.float64))
         self._step_count, self._pointer = 0, 0
         self._tracking, self._log = False, _state.empty_log()
-        self._ready = True
 
     # ------------------------------------------------------------------ param groups
     def add_param_group(self, param_group: dict[str, Any]) -> None:
