@@ -262,7 +262,7 @@ def test_every_topology_and_cooling_descends(topology, cooling, task):
     assert all(len(v) == 0 for v in opt.get_log().values())
 
 
-@pytest.mark.parametrize("zeroing", ["optimizer", "model_set_to_none", "none"])
+@pytest.mark.parametrize("zeroing", ["model_set_to_none", "none"])
 def test_closure_zeroing_style_does_not_change_the_run(task, zeroing):
     """opt.zero_grad() (in-place fast path), model.zero_grad() (grads replaced) and no zeroing agree."""
     runs = []
