@@ -340,3 +340,38 @@ def test_a_raising_closure_moves_nothing(task):
     for pid, saved in before["state"].items():
         assert torch.equal(after["state"][pid]["agents"], saved["agents"])
     assert all(torch.equal(p, w) for p, w in zip(model.parameters(), weights, strict=True))
+
+
+def test_step_under_no_grad_runs_the_same_and_leaves_grad_mode_alone(task):
+    """The closure always gets autograd; the caller's grad mode is untouched; no buffer joins a graph."""
+    runs = []
+    for disabled in (False, True):
+        model, closure_for = task(seed=5)
+        opt = QIMADTorch(model.parameters(), num_agents=3, seed=2)
+        closure = closure_for(opt)
+        with torch.set_grad_enabled(not disabled):
+            runs.append([float(opt.step(closure)) for _ in range(4)])
+            assert torch.is_grad_enabled() is (not disabled)
+        for b in opt._buffers:
+            for t in (b.store, b.grad, b.square_avg, b.live):
+                assert not t.requires_grad and t.grad_fn is None
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph")
+def test_closure_with_create_graph_keeps_buffers_out_of_the_graph(task):
+    """backward(create_graph=True) leaves graph-carrying .grad tensors; the agents' rows copy only values."""
+    model, _ = task(seed=6)
+    x = torch.randn(16, 3, generator=torch.Generator().manual_seed(6))
+    opt = QIMADTorch(model.parameters(), num_agents=2, seed=0)
+
+    def closure():
+        model.zero_grad(set_to_none=True)
+        loss = model(x).square().mean()
+        loss.backward(create_graph=True)
+        return loss
+
+    opt.step(closure)
+    b = opt._buffers[0]
+    assert not b.grad.requires_grad and b.grad.grad_fn is None
+    assert b.grad.abs().sum() > 0

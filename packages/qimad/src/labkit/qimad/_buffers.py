@@ -58,6 +58,11 @@ class GroupBuffers:
                 view.copy_(p)
                 p.data = view
 
+    def load_agent(self, i: int) -> None:
+        """Load agent i's weights into the model and point the parameters' ``.grad`` at its gradient row."""
+        self.live.copy_(self.theta_rows[i])
+        self.attach_grads(i)
+
     def attach_grads(self, i: int) -> None:
         """Point every parameter's ``.grad`` at agent i's gradient row (backward then accumulates there)."""
         for p, view in zip(self.params, self.grad_views[i], strict=True):
@@ -72,8 +77,9 @@ class GroupBuffers:
         views = self.grad_views[i]
         if all(p.grad is view for p, view in zip(self.params, views, strict=True)):
             return
-        for p, row in zip(self.params, views, strict=True):
-            row.copy_(p.grad) if p.grad is not None else row.zero_()
+        with torch.no_grad():  # a closure that backpropagated with create_graph leaves graph-carrying grads
+            for p, row in zip(self.params, views, strict=True):
+                row.copy_(p.grad) if p.grad is not None else row.zero_()
         self.attach_grads(i)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -12,18 +13,18 @@ from torch.optim import Optimizer
 from labkit.qimad import _state
 from labkit.qimad._batched import CapturedEvaluation, LossFn, evaluate_agents
 from labkit.qimad._buffers import GroupBuffers, build_group
+from labkit.qimad._rmsprop import rmsprop_exact_, rmsprop_fused_
 from labkit.qimad._swarm import (
     COOLINGS,
     TOPOLOGIES,
     fidelity_rows,
     gaussians,
+    mixing_matrix,
     neighbour_graph,
     neighbour_lists,
     temperature,
 )
 
-_RMS_ALPHA = 0.99  # RMSProp decay, fixed by the method
-_RMS_EPS = 1e-8
 _ATTRACT = 0.2  # pull towards the global best: 0.2 * U(0,1) * (best - theta)
 _STAGNATION = 3  # tunnelling is allowed once an agent has not improved for more than this many evaluations
 
@@ -152,7 +153,6 @@ class QIMADTorch(Optimizer):
             b.grad[self._evaluating].zero_()
             b.attach_grads(self._evaluating)
 
-    @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> torch.Tensor:  # type: ignore[override]
         """Evaluate ``k_eval`` agents with ``closure`` (which must recompute loss and gradients), move the swarm.
 
@@ -164,21 +164,26 @@ class QIMADTorch(Optimizer):
         if closure is None:
             raise ValueError("closure: QIMADTorch.step(closure) needs a closure that returns the loss "
                              "after calling backward() (it evaluates several agents per step)")
+        # The evaluation loop runs in the caller's grad mode: loading an agent and attaching its gradient
+        # row touch only buffers that autograd never sees, so the usual no_grad/enable_grad switch around
+        # every closure call (it costs more than loading the agent) is needed only when grad is disabled.
+        if not torch.is_grad_enabled():
+            closure = torch.enable_grad()(closure)
         pointer = self._pointer
         idx, idx_t = self._next_indices()
-        for b in self._buffers:
-            b.bind_params()
-            b.grad.zero_() if idx_t is None else b.grad.index_fill_(0, idx_t, 0.0)
+        with torch.no_grad():
+            for b in self._buffers:
+                b.bind_params()
+                b.grad.zero_() if idx_t is None else b.grad.index_fill_(0, idx_t, 0.0)
         losses = []
         try:
             for i in idx:
                 self._evaluating = i
                 for b in self._buffers:
-                    b.live.copy_(b.theta_rows[i])
-                    b.attach_grads(i)
-                with torch.enable_grad():
-                    loss = closure()
-                loss = loss.detach() if isinstance(loss, torch.Tensor) else torch.tensor(float(loss))
+                    b.load_agent(i)
+                loss = closure()
+                loss = (loss.detach() if isinstance(loss, torch.Tensor)
+                        else torch.tensor(float(loss), dtype=torch.float64))
                 if loss.numel() != 1:
                     raise ValueError(f"closure: must return a scalar loss, got shape {tuple(loss.shape)}")
                 losses.append(loss)
@@ -186,16 +191,20 @@ class QIMADTorch(Optimizer):
                     b.collect_grad(i)
         except BaseException:
             self._pointer = pointer
-            for b in self._buffers:
-                b.live.copy_(b.best)
+            with torch.no_grad():
+                for b in self._buffers:
+                    b.live.copy_(b.best)
             raise
         finally:
             self._evaluating = None
         device = self._gen.device
-        if any(loss.dim() or loss.device != device for loss in losses):  # e.g. a python float from the closure
-            losses = [loss.reshape(()).to(device) for loss in losses]
-        loss_t = torch.stack(losses)
-        return self._advance(idx, idx_t, loss_t.to(device=device, dtype=torch.float64))
+        try:
+            loss_t = torch.stack(losses)
+        except RuntimeError:  # losses on different devices (a python float from the closure, say)
+            loss_t = torch.stack([loss.reshape(()).to(device) for loss in losses])
+        if loss_t.dim() != 1 or loss_t.device != device:
+            loss_t = loss_t.reshape(len(losses)).to(device)
+        return self._advance(idx, idx_t, loss_t.to(dtype=torch.float64))
 
     def step_batched(self, loss_fn: LossFn, cuda_graph: bool = False) -> torch.Tensor:
         """Like ``step`` but evaluates all ``k_eval`` agents in one vmapped call of a functional loss.
@@ -276,7 +285,8 @@ class QIMADTorch(Optimizer):
                     tunnel_rows.append(pos)
                     self._stagnation[i] = 0
             pull = [_ATTRACT * u * self._has_neighbour[i] for u, i in zip(pull_u, idx, strict=True)]
-            mixing = self._mixing_matrix(idx, pull)
+            weights = fidelity_rows(self._alpha, self._beta, self._neighbours, self.k, idx)
+            mixing = array("d", mixing_matrix(weights, idx, pull, self.gamma))
         if tunnel_rows:  # jump size (0.8 mean|theta| + 0.1) T, from the agents before this step's move
             rows = torch.tensor(tunnel_rows, device=gen.device)
             total = max(sum(b.dim for b in self._buffers), 1)
@@ -288,7 +298,7 @@ class QIMADTorch(Optimizer):
         for gi, (b, th, g) in enumerate(zip(self._buffers, thetas, grads, strict=True)):
             eta, dt = self._eta(self.param_groups[gi]), b.theta.dtype
             if swarm:
-                extra = torch.tensor(mixing, device=gen.device, dtype=dt) @ b.store
+                extra = torch.frombuffer(mixing, dtype=torch.float64).view(k, n + 1).to(gen.device, dt) @ b.store
                 if tunnel_rows:
                     noise = torch.rand(len(tunnel_rows), b.dim, generator=gen, device=th.device, dtype=dt)
                     extra.index_add_(0, rows, noise.mul_(2).sub_(1).mul_(scale.to(dt)[:, None]))
@@ -296,9 +306,8 @@ class QIMADTorch(Optimizer):
             if not all_valid:
                 g = torch.where(keep, g, torch.zeros_like(g))
                 v_old = v.clone()
-            # exactly torch.optim.RMSprop's arithmetic (single-tensor path), on every agent at once
-            v.mul_(_RMS_ALPHA).addcmul_(g, g, value=1 - _RMS_ALPHA)
-            th.addcdiv_(g, v.sqrt().add_(_RMS_EPS), value=-eta)
+            # every agent at once; a lone agent with torch.optim.RMSprop's exact arithmetic, a swarm in one pass
+            (rmsprop_fused_ if swarm else rmsprop_exact_)(th, g, v, eta)
             if swarm:
                 th.add_(extra)
             if not all_valid:  # a bad evaluation restarts that agent at the global best, memory intact
@@ -317,20 +326,8 @@ class QIMADTorch(Optimizer):
         if self._tracking:
             _state.record(self, temp, len(tunnel_rows))
         if self._returned[0] != self._best_loss:  # a new 0-d tensor only when the best changed
-            self._returned = (self._best_loss, torch.tensor(self._best_loss, dtype=torch.float64))
+            self._returned = (self._best_loss, torch.scalar_tensor(self._best_loss, dtype=torch.float64))
         return self._returned[1]
-
-    def _mixing_matrix(self, idx: list[int], pull: list[float]) -> list[list[float]]:
-        """Rows M_i of a (k, N + 1) matrix with M_i @ [agents; best] = pull_i (best - theta_i)
-        + gamma sum_j w_ij (theta_j - theta_i) for each evaluated agent i (w: fidelity weights)."""
-        rows = []
-        weights = fidelity_rows(self._alpha, self._beta, self._neighbours, self.k, idx)
-        for i, p, w_i in zip(idx, pull, weights, strict=True):
-            row = [self.gamma * w for w in w_i]
-            row[i] -= p + self.gamma * sum(w_i)
-            row.append(p)
-            rows.append(row)
-        return rows
 
     # ------------------------------------------------------------------ diagnostics and state
     def enable_tracking(self, enabled: bool = True) -> None:

@@ -82,21 +82,48 @@ def fidelity_rows(
     >>> fidelity_rows([0.0, 0.0], [0.0, 0.0], [[1], [0]], 2.0, [0, 1])
     [[0.0, 1.0], [1.0, 0.0]]
     """
-    bloch = []
-    for a, b in zip(alpha, beta, strict=True):
-        s = math.sin(a)
-        bloch.append((s * math.cos(b), s * math.sin(b), math.cos(a)))
+    sin, cos = math.sin, math.cos
+    bloch = [(sin(a) * cos(b), sin(a) * sin(b), cos(a)) for a, b in zip(alpha, beta, strict=True)]
     half_k, n = k / 2, len(alpha)
     out = []
     for i in rows:
         xi, yi, zi = bloch[i]
         row = [0.0] * n
+        total = 0.0
         for j in neighbours[i]:
             xj, yj, zj = bloch[j]
-            row[j] = min(max(0.5 * (1.0 + xi * xj + yi * yj + zi * zj), 0.0), 1.0) ** half_k
-        total = sum(row)
-        out.append([w / total for w in row] if total > 0 else row)
+            f = 0.5 + 0.5 * (xi * xj + yi * yj + zi * zj)  # |<psi_i|psi_j>|^2, in [0, 1] up to rounding
+            f = 0.0 if f < 0.0 else (1.0 if f > 1.0 else f)
+            if half_k != 1.0:
+                f **= half_k
+            row[j] = f
+            total += f
+        if total > 0:
+            inv = 1.0 / total
+            row = [w * inv for w in row]
+        out.append(row)
     return out
+
+
+def mixing_matrix(
+    weights: list[list[float]], rows: list[int], pull: list[float], gamma: float
+) -> list[float]:
+    """The (len(rows), n + 1) matrix M, flattened row-major, with M @ [agents; best] giving each move.
+
+    Row r of M applied to the stacked agents and the global best is
+    ``pull[r] (best - theta_i) + gamma sum_j w_ij (theta_j - theta_i)`` for agent ``i = rows[r]``,
+    with ``weights[r]`` the fidelity row of agent i (see :func:`fidelity_rows`).
+
+    >>> mixing_matrix([[0.0, 1.0]], [0], [0.5], 0.1)
+    [-0.6, 0.1, 0.5]
+    """
+    flat: list[float] = []
+    for i, p, w_i in zip(rows, pull, weights, strict=True):
+        start = len(flat)
+        flat += [gamma * w for w in w_i]
+        flat[start + i] -= p + gamma * sum(w_i)
+        flat.append(p)
+    return flat
 
 
 def fidelity_weights(
