@@ -30,8 +30,8 @@ def _rlc_demo(ctx: RunContext) -> dict[str, Any]:
     rng = np.random.default_rng(ctx.seed)
     bank = RLCBank(R=rng.uniform(0.05, 0.15, n), L=np.ones(n), C=rng.uniform(0.5, 2.0, n), kT=1e-3,
                    coupling=make_coupling("ring", (n,)), coupling_strength=0.2)
-    q, i = simulate_rlc(bank, rng.standard_normal(n), np.zeros(n), dt, steps, record_every=every, key=jax.random.PRNGKey(ctx.seed))
-    q, i = np.asarray(q), np.asarray(i)
+    q_dev, i_dev = simulate_rlc(bank, rng.standard_normal(n), np.zeros(n), dt, steps, record_every=every, key=jax.random.PRNGKey(ctx.seed))
+    q, i = np.asarray(q_dev), np.asarray(i_dev)
     e = np.asarray(bank.energy(q, i)).mean(1)
     t = dt * every * (np.arange(len(q)) + 1)
     ctx.save_figure(figures.trajectories_figure(t, q, i, e), "rlc_trajectories")
@@ -54,8 +54,8 @@ def run_hybrid(ctx: RunContext) -> dict[str, Any]:
         from labkit.son_qttn.hybrid import compress_field
 
         final_v = np.asarray(loop_state.v)
-        tt, recon = compress_field(loop_state.v, cfg.qttn.svd_tolerance, cfg.qttn.rank_truncation)
-        recon = np.asarray(recon)
+        tt, recon_dev = compress_field(loop_state.v, cfg.qttn.svd_tolerance, cfg.qttn.rank_truncation)
+        recon = np.asarray(recon_dev)
         k_svd, mse_svd = svd_baseline(final_v, tt.n_params)
         ctx.save_figure(figures.cycles_figure(hist), "cycles")
         ctx.save_figure(figures.image_grid_figure(final_v, recon, title="SON field vs QTT reconstruction"), "reconstruction")

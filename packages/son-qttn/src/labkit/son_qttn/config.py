@@ -14,6 +14,12 @@ DEFAULT_YAML = Path(__file__).with_name("configs") / "default.yaml"
 IMAGE_TOPOLOGIES = ("lattice4", "torus", "gaussian")
 
 
+def _check_image_source(dataset: str, data_path: str | None) -> None:
+    """Raise :class:`ConfigError` when ``fashion_mnist`` is chosen without the IDX file it is read from."""
+    if dataset == "fashion_mnist" and not data_path:
+        raise ConfigError("data_path", "dataset fashion_mnist needs the path of an IDX images file")
+
+
 @dataclass
 class NetworkConfig:
     """The oscillator network that evolves the image field."""
@@ -56,8 +62,7 @@ class HybridConfig:
     qttn: QTTNConfig = option(QTTNConfig, help="tensor-train compressor")
 
     def validate(self) -> None:
-        if self.dataset == "fashion_mnist" and not self.data_path:
-            raise ConfigError("data_path", "dataset fashion_mnist needs the path of an IDX images file")
+        _check_image_source(self.dataset, self.data_path)
 
 
 @dataclass
@@ -71,8 +76,7 @@ class CompressConfig:
     tolerances: list[float] = option((0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01), help="TT-SVD relative tolerances", min=0.0, min_inclusive=False)
 
     def validate(self) -> None:
-        if self.dataset == "fashion_mnist" and not self.data_path:
-            raise ConfigError("data_path", "dataset fashion_mnist needs the path of an IDX images file")
+        _check_image_source(self.dataset, self.data_path)
 
 
 @dataclass

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def _plt():  # type: ignore[no-untyped-def]
+
+def _subplots(nrows: int = 1, ncols: int = 1, **fig_kw: Any) -> tuple[Figure, Any]:
+    """``pyplot.subplots`` on the non-interactive Agg backend (figures are saved, never shown)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt
+    return plt.subplots(nrows, ncols, **fig_kw)
 
 
 def trajectories_figure(t: np.ndarray, q: np.ndarray, i: np.ndarray, energy: np.ndarray, n_show: int = 4) -> Any:
     """Node trajectories q_k(t), a phase portrait (q, I) and the energy over time."""
-    plt = _plt()
-    fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, ax = _subplots(1, 3, figsize=(13, 3.6))
     for k in range(min(n_show, q.shape[1])):
         ax[0].plot(t, q[:, k], lw=0.8)
         ax[1].plot(q[:, k], i[:, k], lw=0.6)
@@ -35,9 +38,8 @@ def trajectories_figure(t: np.ndarray, q: np.ndarray, i: np.ndarray, energy: np.
 
 def cycles_figure(history: Sequence[dict[str, Any]]) -> Any:
     """Per-cycle metrics of the feedback loop."""
-    plt = _plt()
     keys = ("compression_ratio", "recon_mse", "energy", "amplitude")
-    fig, ax = plt.subplots(1, 4, figsize=(15, 3.3))
+    fig, ax = _subplots(1, 4, figsize=(15, 3.3))
     c = [h["cycle"] for h in history]
     for a, k in zip(ax, keys, strict=False):
         a.plot(c, [h[k] for h in history], marker=".")
@@ -50,8 +52,7 @@ def cycles_figure(history: Sequence[dict[str, Any]]) -> Any:
 
 def ranks_figure(ranks: Sequence[int], spectra: Sequence[np.ndarray] | None = None) -> Any:
     """TT ranks per bond and (optionally) the singular spectra of the unfoldings."""
-    plt = _plt()
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, ax = _subplots(1, 2, figsize=(10, 3.5))
     ax[0].bar(range(len(ranks)), ranks)
     ax[0].set(xlabel="bond", ylabel="rank", title="TT ranks")
     for k, s in enumerate(spectra or []):
@@ -65,9 +66,8 @@ def ranks_figure(ranks: Sequence[int], spectra: Sequence[np.ndarray] | None = No
 
 def image_grid_figure(original: np.ndarray, recon: np.ndarray, n: int = 8, title: str = "") -> Any:
     """Top row originals, bottom row reconstructions."""
-    plt = _plt()
     n = min(n, len(original))
-    fig, ax = plt.subplots(2, n, figsize=(1.4 * n, 3.2))
+    fig, ax = _subplots(2, n, figsize=(1.4 * n, 3.2))
     ax = np.atleast_2d(ax).reshape(2, n)
     for k in range(n):
         ax[0, k].imshow(original[k], cmap="gray")
@@ -83,8 +83,7 @@ def image_grid_figure(original: np.ndarray, recon: np.ndarray, n: int = 8, title
 
 def loop_diagram_figure() -> Any:
     """The SON -> QTTN -> compression -> feedback diagram."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 2.8))
+    fig, ax = _subplots(figsize=(9, 2.8))
     boxes = [("SON\nlattice field V\n(lax.scan)", 0.1), ("QTTN\nTT-SVD of QTT\n(tol, max rank)", 0.37),
              ("compression\nTT cores\nratio, MSE", 0.63), ("feedback\npotential P = TT.full()", 0.9)]
     for text, x in boxes:
@@ -100,8 +99,7 @@ def loop_diagram_figure() -> Any:
 
 def rate_distortion_figure(rows: Sequence[dict[str, Any]]) -> Any:
     """Relative error against stored numbers, one curve per method."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = _subplots(figsize=(5.5, 4))
     for method in sorted({r["method"] for r in rows}):
         pts = sorted((r["n_params"], r["rel_error"]) for r in rows if r["method"] == method)
         ax.loglog(*zip(*pts, strict=False), marker="o", label=method)
@@ -113,8 +111,7 @@ def rate_distortion_figure(rows: Sequence[dict[str, Any]]) -> Any:
 
 def energy_convergence_figure(curves: dict[str, Sequence[float]], xlabel: str = "sweep") -> Any:
     """Mean energy against sampler steps, one curve per label."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = _subplots(figsize=(5.5, 4))
     for label, ys in curves.items():
         ax.plot(ys, label=label)
     ax.set(xlabel=xlabel, ylabel="mean energy", title="energy convergence")

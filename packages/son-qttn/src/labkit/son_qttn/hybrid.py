@@ -9,7 +9,7 @@ The rank-revealing TT-SVD runs outside ``jit``; the SON steps are one jitted ``l
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,8 +19,11 @@ from labkit.son_qttn.son import SONParams, simulate_son, son_energy
 from labkit.son_qttn.topology import make_coupling
 from labkit.son_qttn.tt import TT, tt_svd
 
+if TYPE_CHECKING:
+    import jax
 
-def compress_field(v, tol: float, max_rank: int | None) -> tuple[TT, Any]:
+
+def compress_field(v: jax.Array, tol: float, max_rank: int | None) -> tuple[TT, jax.Array]:
     """QTT-compress a (B, H, W) field; returns the train and its reconstruction (B, H, W)."""
     tt = tt_svd(to_qtt_tensor(v), tol=tol, max_rank=max_rank)
     return tt, from_qtt_tensor(tt.full(), tuple(v.shape[-2:]))
@@ -43,7 +46,7 @@ class HybridLoop:
         >>> import numpy as np
         >>> loop = HybridLoop(HybridConfig(n_images=4, n_cycles=1), np.random.default_rng(0).random((4, 8, 8)), seed=0)
         >>> sorted(loop.cycle())[:3]
-        ['amplitude', 'compression_ratio', 'cycle']
+        ['amplitude', 'bound_holds', 'compression_ratio']
     """
 
     def __init__(self, cfg: HybridConfig, images: np.ndarray, seed: int) -> None:

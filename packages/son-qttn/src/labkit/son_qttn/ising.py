@@ -8,11 +8,18 @@ each colour as one block. Training follows thrml's two-phase KL-gradient estimat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from labkit.son_qttn._errors import check_int_at_least, check_positive
+
+if TYPE_CHECKING:
+    import jax
+    from thrml.block_sampling import SuperBlock
+    from thrml.models import IsingEBM
 
 
 @dataclass
@@ -59,7 +66,7 @@ class IsingImageModel:
         pos = {n: k for k, n in enumerate(self.nodes)}
         return np.array([pos[a] for a, _ in self.edges]), np.array([pos[b] for _, b in self.edges])
 
-    def ebm(self, beta: float = 1.0):  # type: ignore[no-untyped-def]
+    def ebm(self, beta: float = 1.0) -> IsingEBM:
         """The thrml ``IsingEBM`` with the current parameters."""
         import jax.numpy as jnp
         from thrml.models import IsingEBM
@@ -73,7 +80,9 @@ class IsingImageModel:
         return -(spins @ self.biases + (spins[..., i] * spins[..., j]) @ self.weights)
 
 
-def sample_model(model: IsingImageModel, key, *, n_chains: int, n_warmup: int, n_samples: int, steps_per_sample: int = 1):  # type: ignore[no-untyped-def]
+def sample_model(
+    model: IsingImageModel, key: jax.Array, *, n_chains: int, n_warmup: int, n_samples: int, steps_per_sample: int = 1
+) -> np.ndarray:
     """Block-Gibbs samples of the free model: array (n_chains, n_samples, N) of ±1 spins."""
     import jax
     from thrml import Block, SamplingSchedule, sample_states
@@ -92,9 +101,9 @@ def sample_model(model: IsingImageModel, key, *, n_chains: int, n_warmup: int, n
 
 
 def train_ising(
-    model: IsingImageModel, data: np.ndarray, key, *, steps: int, lr: float = 0.05, n_chains: int = 32,
-    n_warmup: int = 20, n_samples: int = 20, on_step=None,
-) -> list[dict]:
+    model: IsingImageModel, data: np.ndarray, key: jax.Array, *, steps: int, lr: float = 0.05, n_chains: int = 32,
+    n_warmup: int = 20, n_samples: int = 20, on_step: Callable[[dict[str, Any]], object] | None = None,
+) -> list[dict[str, Any]]:
     """Fit biases/weights to binary images (shape (B, N), bool) with thrml KL-gradient estimates.
 
     Returns per-step records of the data-vs-model moment mismatch (max abs) used in the gradient.
@@ -116,7 +125,7 @@ def train_ising(
     if grad_fn is None:
 
         @eqx.filter_jit
-        def grad_fn(k_init, k_grad, ebm, batch):  # type: ignore[no-untyped-def]
+        def grad_fn(k_init: jax.Array, k_grad: jax.Array, ebm: IsingEBM, batch: jax.Array) -> tuple[Any, ...]:
             # compiled once per model and schedule: later calls only change the EBM's arrays
             spec = IsingTrainingSpec(ebm, [Block(model.nodes)], [], [], model.blocks, sched, sched)
             init_neg = hinton_init(k_init, ebm, model.blocks, (n_chains,))
@@ -141,7 +150,7 @@ def train_ising(
     return history
 
 
-def inpaint(model: IsingImageModel, images: np.ndarray, key, *, n_sweeps: int = 50) -> dict:  # type: ignore[no-untyped-def]
+def inpaint(model: IsingImageModel, images: np.ndarray, key: jax.Array, *, n_sweeps: int = 50) -> dict[str, Any]:
     """Clamp the top half of each binary image, block-Gibbs sample the bottom half.
 
     Returns the pixel error of the posterior-majority prediction on the hidden half, the
@@ -160,7 +169,9 @@ def inpaint(model: IsingImageModel, images: np.ndarray, key, *, n_sweeps: int = 
     free = [Block([nd for nd in b.nodes if hidden[model.nodes.index(nd)]]) for b in model.blocks]
     free = [b for b in free if len(b.nodes)]
     ebm = model.ebm()
-    prog = IsingSamplingProgram(ebm, free, [top])
+    # thrml asks for a list[SuperBlock] (a list is invariant) though it only reads it: widen a copy
+    free_super: list[SuperBlock] = list(free)
+    prog = IsingSamplingProgram(ebm, free_super, [top])
     sched = SamplingSchedule(n_warmup=0, n_samples=n_sweeps, steps_per_sample=1)
     bottom = Block([nd for nd, hmask in zip(model.nodes, hidden, strict=False) if hmask])
     clamp = jnp.asarray(images[:, ~hidden])

@@ -16,11 +16,24 @@ thrml's Gaussian example quotes (0.45% at 10⁷ samples).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from labkit.son_qttn._errors import check_choice, check_int_at_least, check_positive
+
+if TYPE_CHECKING:
+    import jax
+
+    # the chains: positions, velocities (BAOAB only), summed acceptance rate (MALA only)
+    _Chains: TypeAlias = tuple[jax.Array, jax.Array, jax.Array]
+    # the sampling scan's carry: the chains, Σ (x − μ) and Σ (x − μ)(x − μ)ᵀ so far
+    _Moments: TypeAlias = tuple[_Chains, jax.Array, jax.Array]
+    # what one compiled run returns: Σ (x − μ), Σ (x − μ)(x − μ)ᵀ, mean acceptance rate
+    _Sums: TypeAlias = tuple[jax.Array, jax.Array, jax.Array]
 
 SAMPLERS = ("ula", "mala", "baoab")
 
@@ -60,18 +73,18 @@ def max_rel_cov_error(cov: np.ndarray, ref: np.ndarray) -> float:
 
 
 @functools.lru_cache(maxsize=16)
-def _runner(method: str, n_burn: int, n_steps: int):  # type: ignore[no-untyped-def]
+def _runner(method: str, n_burn: int, n_steps: int) -> Callable[..., _Sums]:
     import jax
     import jax.numpy as jnp
 
-    def energy(x, a, mu):  # type: ignore[no-untyped-def]
+    def energy(x: jax.Array, a: jax.Array, mu: jax.Array) -> jax.Array:
         d = x - mu
         return 0.5 * jnp.einsum("ci,ij,cj->c", d, a, d)
 
-    def grad(x, a, mu):  # type: ignore[no-untyped-def]
+    def grad(x: jax.Array, a: jax.Array, mu: jax.Array) -> jax.Array:
         return (x - mu) @ a
 
-    def step(carry, key, a, mu, h, gamma):  # type: ignore[no-untyped-def]
+    def step(carry: _Chains, key: jax.Array, a: jax.Array, mu: jax.Array, h: jax.Array, gamma: jax.Array) -> _Chains:
         x, v, acc = carry
         k1, k2 = jax.random.split(key)
         xi = jax.random.normal(k1, x.shape, x.dtype)
@@ -96,19 +109,19 @@ def _runner(method: str, n_burn: int, n_steps: int):  # type: ignore[no-untyped-
             v = v - 0.5 * h * grad(x, a, mu)
         return (x, v, acc)
 
-    def run(x0, key, a, mu, h, gamma):  # type: ignore[no-untyped-def]
+    def run(x0: jax.Array, key: jax.Array, a: jax.Array, mu: jax.Array, h: jax.Array, gamma: jax.Array) -> _Sums:
         kb, ks = jax.random.split(key)
         zero = jnp.zeros((), x0.dtype)
         carry = (x0, jnp.zeros_like(x0), zero)
 
-        def burn(c, k):  # type: ignore[no-untyped-def]
+        def burn(c: _Chains, k: jax.Array) -> tuple[_Chains, None]:
             return step(c, k, a, mu, h, gamma), None
 
         carry, _ = jax.lax.scan(burn, carry, jax.random.split(kb, n_burn))
         carry = (carry[0], carry[1], zero)
         d = x0.shape[1]
 
-        def sample(c, k):  # type: ignore[no-untyped-def]
+        def sample(c: _Moments, k: jax.Array) -> tuple[_Moments, None]:
             inner, s1, s2 = c
             inner = step(inner, k, a, mu, h, gamma)
             xc = inner[0] - mu  # centred on the known mean keeps float32 sums accurate
@@ -122,8 +135,8 @@ def _runner(method: str, n_burn: int, n_steps: int):  # type: ignore[no-untyped-
 
 
 def langevin_sample(
-    a, mu=None, *, method: str = "mala", h: float = 0.1, n_chains: int = 1000, n_steps: int = 10_000,
-    n_burn: int = 1000, gamma: float = 1.0, seed: int = 0,
+    a: npt.ArrayLike, mu: npt.ArrayLike | None = None, *, method: str = "mala", h: float = 0.1, n_chains: int = 1000,
+    n_steps: int = 10_000, n_burn: int = 1000, gamma: float = 1.0, seed: int = 0,
 ) -> LangevinResult:
     """Sample N(μ, A⁻¹) with ``n_chains`` parallel chains × ``n_steps`` steps after burn-in.
 

@@ -10,11 +10,16 @@ their own modes. Contractions go through ``opt_einsum`` with optimised paths.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from labkit.son_qttn._errors import check_int_at_least
 from labkit.son_qttn.tt import TT
+
+if TYPE_CHECKING:
+    import jax
+    from jax.typing import ArrayLike
 
 
 def radices(n: int) -> tuple[int, ...]:
@@ -62,7 +67,7 @@ def qtt_image_modes(height: int, width: int, rad: Sequence[int] | None = None) -
     return tuple(both[i] for i in _interleave_perm(len(rr), len(rc)))
 
 
-def to_qtt_tensor(x, n_image_axes: int = 2):  # type: ignore[no-untyped-def]
+def to_qtt_tensor(x: ArrayLike, n_image_axes: int = 2) -> jax.Array:
     """Reshape a vector (``n_image_axes=1``) or H×W images into QTT modes, keeping batch axes.
 
     Example:
@@ -87,7 +92,7 @@ def to_qtt_tensor(x, n_image_axes: int = 2):  # type: ignore[no-untyped-def]
     return jnp.transpose(y, perm)
 
 
-def from_qtt_tensor(t, image_shape: tuple[int, ...]):  # type: ignore[no-untyped-def]
+def from_qtt_tensor(t: ArrayLike, image_shape: tuple[int, ...]) -> jax.Array:
     """Inverse of :func:`to_qtt_tensor` for the given trailing vector/image shape.
 
     Example:
@@ -110,7 +115,7 @@ def from_qtt_tensor(t, image_shape: tuple[int, ...]):  # type: ignore[no-untyped
     return jnp.transpose(t, inv).reshape(t.shape[:nb] + tuple(image_shape))
 
 
-def tt_einsum(subscripts: str, *operands):  # type: ignore[no-untyped-def]
+def tt_einsum(subscripts: str, *operands: ArrayLike) -> jax.Array:
     """``jnp.einsum`` with an opt_einsum-optimised contraction path ('greedy' search).
 
     Example:
@@ -125,7 +130,7 @@ def tt_einsum(subscripts: str, *operands):  # type: ignore[no-untyped-def]
     return jnp.einsum(subscripts, *operands, optimize=path)
 
 
-def tt_inner(a: TT, b: TT):  # type: ignore[no-untyped-def]
+def tt_inner(a: TT, b: TT) -> jax.Array:
     """<a, b> = Σ a[i] b[i] without forming either tensor (O(d n r³)).
 
     Example:
@@ -145,14 +150,14 @@ def tt_inner(a: TT, b: TT):  # type: ignore[no-untyped-def]
     return env[0, 0]
 
 
-def tt_norm(a: TT):  # type: ignore[no-untyped-def]
+def tt_norm(a: TT) -> jax.Array:
     """Frobenius norm of a TT via :func:`tt_inner`."""
     import jax.numpy as jnp
 
     return jnp.sqrt(jnp.maximum(tt_inner(a, a), 0.0))
 
 
-def tt_entry(a: TT, index: Sequence[int]):  # type: ignore[no-untyped-def]
+def tt_entry(a: TT, index: Sequence[int]) -> ArrayLike:
     """One entry A[i_1, ..., i_d] as a product of core slices.
 
     Example:

@@ -15,10 +15,21 @@ noise the bank equilibrates to equipartition, <q²>/2C = <L I²>/2 = k_B T / 2.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 from labkit.son_qttn._errors import check_int_at_least, check_positive
 from labkit.son_qttn.topology import Coupling
+
+if TYPE_CHECKING:
+    import jax
+    import numpy as np
+    import numpy.typing as npt
+    from jax.typing import ArrayLike
+
+    # the scan's carry: q, I, then the constants R, L, C, k_B T, dt (broadcast to q's shape or scalars)
+    _Carry: TypeAlias = tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]
 
 
 @dataclass(frozen=True)
@@ -32,20 +43,20 @@ class RLCBank:
         1.0
     """
 
-    R: object
-    L: object
-    C: object
+    R: npt.ArrayLike
+    L: npt.ArrayLike
+    C: npt.ArrayLike
     kT: float = 0.0
     coupling: Coupling | None = None
     coupling_strength: float = 0.0
 
-    def omega0(self):  # type: ignore[no-untyped-def]
+    def omega0(self) -> np.ndarray:
         """Undamped angular frequency 1/sqrt(L C) per oscillator."""
         import numpy as np
 
         return 1.0 / np.sqrt(np.asarray(self.L) * np.asarray(self.C))
 
-    def energy(self, q, i):  # type: ignore[no-untyped-def]
+    def energy(self, q: ArrayLike, i: ArrayLike) -> jax.Array:
         """Stored energy ½ L I² + q²/(2C) per oscillator (coupling energy excluded)."""
         import jax.numpy as jnp
 
@@ -67,11 +78,13 @@ def _check(bank: RLCBank) -> None:
 
 
 @functools.lru_cache(maxsize=32)
-def _runner(coupling: Coupling | None, strength: float, noisy: bool, n_steps: int, every: int):  # type: ignore[no-untyped-def]
+def _runner(
+    coupling: Coupling | None, strength: float, noisy: bool, n_steps: int, every: int
+) -> Callable[..., tuple[jax.Array, jax.Array]]:
     import jax
     import jax.numpy as jnp
 
-    def step(carry, key):  # type: ignore[no-untyped-def]
+    def step(carry: _Carry, key: jax.Array) -> tuple[_Carry, None]:
         q, i, r, ell, c, kt, dt = carry
         force = -r * i - q / c
         if coupling is not None:
@@ -82,11 +95,14 @@ def _runner(coupling: Coupling | None, strength: float, noisy: bool, n_steps: in
         q_new = q + dt * i_new
         return (q_new, i_new, r, ell, c, kt, dt), None
 
-    def outer(carry, keys):  # type: ignore[no-untyped-def]
+    def outer(carry: _Carry, keys: jax.Array) -> tuple[_Carry, tuple[jax.Array, jax.Array]]:
         carry, _ = jax.lax.scan(step, carry, keys)
         return carry, (carry[0], carry[1])
 
-    def run(q0, i0, r, ell, c, kt, dt, key):  # type: ignore[no-untyped-def]
+    def run(
+        q0: jax.Array, i0: jax.Array, r: jax.Array, ell: jax.Array, c: jax.Array, kt: jax.Array, dt: jax.Array,
+        key: jax.Array,
+    ) -> tuple[jax.Array, jax.Array]:
         keys = jax.random.split(key, n_steps)
         keys = keys.reshape((n_steps // every, every, *keys.shape[1:]))
         _carry, (qs, is_) = jax.lax.scan(outer, (q0, i0, r, ell, c, kt, dt), keys)
@@ -95,7 +111,10 @@ def _runner(coupling: Coupling | None, strength: float, noisy: bool, n_steps: in
     return jax.jit(run)
 
 
-def simulate_rlc(bank: RLCBank, q0, i0, dt: float, n_steps: int, *, record_every: int = 1, key=None):  # type: ignore[no-untyped-def]
+def simulate_rlc(
+    bank: RLCBank, q0: ArrayLike, i0: ArrayLike, dt: float, n_steps: int, *, record_every: int = 1,
+    key: jax.Array | None = None,
+) -> tuple[jax.Array, jax.Array]:
     """Integrate the bank; returns (q, I) recorded every ``record_every`` steps.
 
     Output shapes are ``(n_steps // record_every, *q0.shape)``; row k holds the state after

@@ -12,10 +12,21 @@ K is a :class:`~labkit.son_qttn.topology.Coupling` stencil, so one step is O(N �
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 from labkit.son_qttn._errors import check_choice, check_int_at_least, check_positive
 from labkit.son_qttn.topology import Coupling
+
+if TYPE_CHECKING:
+    import jax
+    from jax.typing import ArrayLike
+
+    # the scan's carry: field V, potential P, omega (scalar or field), summed step amplitude
+    _Carry: TypeAlias = tuple[jax.Array, jax.Array, jax.Array, jax.Array]
+    # what one compiled run returns: final field, recorded fields, mean step amplitude
+    _Run: TypeAlias = tuple[jax.Array, jax.Array, jax.Array]
 
 UPDATES = ("linear", "tanh")
 
@@ -42,7 +53,9 @@ class SONParams:
         check_choice("update", self.update, UPDATES)
 
 
-def son_drift(v, k: Coupling, p: SONParams, potential=None, omega=None):  # type: ignore[no-untyped-def]
+def son_drift(
+    v: jax.Array, k: Coupling, p: SONParams, potential: jax.Array | None = None, omega: float | jax.Array | None = None
+) -> jax.Array:
     """Deterministic right-hand side; ``omega`` (scalar or per-node field) overrides ``p.omega``."""
     import jax.numpy as jnp
 
@@ -54,7 +67,10 @@ def son_drift(v, k: Coupling, p: SONParams, potential=None, omega=None):  # type
     return f
 
 
-def son_step(v, key, k: Coupling, p: SONParams, potential=None, omega=None):  # type: ignore[no-untyped-def]
+def son_step(
+    v: jax.Array, key: jax.Array, k: Coupling, p: SONParams, potential: jax.Array | None = None,
+    omega: float | jax.Array | None = None,
+) -> jax.Array:
     """One Euler–Maruyama step; ``key`` is only used when ``temperature > 0``."""
     import jax
     import jax.numpy as jnp
@@ -66,23 +82,23 @@ def son_step(v, key, k: Coupling, p: SONParams, potential=None, omega=None):  # 
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled(k: Coupling, p: SONParams, n_steps: int, record_every: int, with_potential: bool):  # type: ignore[no-untyped-def]
+def _compiled(k: Coupling, p: SONParams, n_steps: int, record_every: int, with_potential: bool) -> Callable[..., _Run]:
     import jax
     import jax.numpy as jnp
 
     n_rec = n_steps // record_every
 
-    def body_inner(carry, key):  # type: ignore[no-untyped-def]
+    def body_inner(carry: _Carry, key: jax.Array) -> tuple[_Carry, None]:
         v, pot, om, amp = carry
         v_new = son_step(v, key, k, p, pot if with_potential else None, om)
         amp = amp + jnp.mean(jnp.square(v_new - v))
         return (v_new, pot, om, amp), None
 
-    def body_outer(carry, keys):  # type: ignore[no-untyped-def]
+    def body_outer(carry: _Carry, keys: jax.Array) -> tuple[_Carry, jax.Array]:
         carry, _ = jax.lax.scan(body_inner, carry, keys)
         return carry, carry[0]
 
-    def run(v0, key, pot, om):  # type: ignore[no-untyped-def]
+    def run(v0: jax.Array, key: jax.Array, pot: jax.Array, om: jax.Array) -> _Run:
         keys = jax.random.split(key, n_rec * record_every)
         keys = keys.reshape((n_rec, record_every, *keys.shape[1:]))
         amp0 = jnp.zeros((), v0.dtype)
@@ -92,9 +108,10 @@ def _compiled(k: Coupling, p: SONParams, n_steps: int, record_every: int, with_p
     return jax.jit(run)
 
 
-def simulate_son(  # type: ignore[no-untyped-def]
-    v0, k: Coupling, p: SONParams, n_steps: int, *, key=None, potential=None, omega=None, record_every: int = 0
-):
+def simulate_son(
+    v0: ArrayLike, k: Coupling, p: SONParams, n_steps: int, *, key: jax.Array | None = None,
+    potential: ArrayLike | None = None, omega: ArrayLike | None = None, record_every: int = 0,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Run ``n_steps`` SON steps; returns (final field, recorded fields, mean amplitude).
 
     The recorded fields have shape ``(n_steps // record_every, *v0.shape)`` (empty axis when
@@ -128,7 +145,7 @@ def simulate_son(  # type: ignore[no-untyped-def]
     return v, traj, amp
 
 
-def son_energy(v, k: Coupling, omega=1.0):  # type: ignore[no-untyped-def]
+def son_energy(v: jax.Array, k: Coupling, omega: ArrayLike = 1.0) -> jax.Array:
     """E(V) = ¼ Σ_ij K_ij (V_i − V_j)² + ½ Σ_i ω_i² V_i², per leading batch entry.
 
     The linear update is gradient descent on E, so without noise E never increases for a

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import jax
 import numpy as np
+import numpy.typing as npt
 
 from labkit.son_qttn._errors import check_int_at_least, check_positive
+
+Core: TypeAlias = np.ndarray | jax.Array
+"""One TT core: numpy from the eager :func:`tt_svd`/:func:`tt_round`, JAX from :func:`tt_svd_fixed`."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class TT:
         (1, 1, 1, 1)
     """
 
-    cores: tuple
+    cores: tuple[Core, ...]
     error_bound: float = float("nan")
 
     @property
@@ -57,12 +63,12 @@ class TT:
         """Full tensor size divided by :attr:`n_params`."""
         return float(np.prod(self.shape)) / self.n_params
 
-    def full(self):  # type: ignore[no-untyped-def]
+    def full(self) -> jax.Array:
         """Contract the train back to the full tensor."""
         return tt_full(self.cores)
 
 
-def tt_full(cores):  # type: ignore[no-untyped-def]
+def tt_full(cores: Sequence[Core]) -> jax.Array:
     """Contract TT cores into the full tensor (jit-able; left-to-right matrix products)."""
     import jax.numpy as jnp
 
@@ -73,7 +79,7 @@ def tt_full(cores):  # type: ignore[no-untyped-def]
     return out.reshape(tuple(int(c.shape[1]) for c in cores))
 
 
-def _check_tensor(tensor) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _check_tensor(tensor: npt.ArrayLike) -> np.ndarray:
     import jax.numpy as jnp
 
     a = np.asarray(tensor)
@@ -96,7 +102,7 @@ def _rank_for(s: np.ndarray, delta: float, max_rank: int | None) -> tuple[int, f
     return r, float(tails[r])
 
 
-def tt_svd(tensor, tol: float = 1e-6, max_rank: int | None = None) -> TT:
+def tt_svd(tensor: npt.ArrayLike, tol: float = 1e-6, max_rank: int | None = None) -> TT:
     """TT-SVD of ``tensor`` with relative Frobenius tolerance ``tol`` (Oseledets 2011).
 
     Guarantee: ``‖tensor − tt.full()‖_F <= tol·‖tensor‖_F`` unless ``max_rank`` binds;
@@ -135,7 +141,7 @@ def tt_svd(tensor, tol: float = 1e-6, max_rank: int | None = None) -> TT:
 
 
 @functools.partial(jax.jit, static_argnames=("ranks",))
-def tt_svd_fixed(tensor, ranks: tuple[int, ...]):  # type: ignore[no-untyped-def]
+def tt_svd_fixed(tensor: Core, ranks: tuple[int, ...]) -> tuple[jax.Array, ...]:
     """Jit-compiled TT-SVD at fixed interior ranks (r_1..r_{d−1}); returns the core tuple.
 
     Example:
