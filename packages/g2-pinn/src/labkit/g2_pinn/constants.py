@@ -13,7 +13,7 @@ class G2Constants:
     """Frozen constants: dimensions, Betti numbers, targets and the neck radii.
 
     Example:
-        >>> CONSTANTS.h_star, CONSTANTS.lambda1_target * CONSTANTS.h_star
+        >>> CONSTANTS.h_star, round(CONSTANTS.lambda1_target * CONSTANTS.h_star, 12)
         (99, 13.0)
     """
 
