@@ -63,3 +63,21 @@ def test_spinach_reports_unavailable_without_matlab(labkit_run, tmp_path):
         pytest.skip("MATLAB + Spinach present")
     assert res["headline"]["spinach"] == "unavailable" and "MATLAB" in res["reason"]
     assert (tmp_path / "sp" / "figures" / "spinach.png").exists()
+
+
+@pytest.mark.parametrize("field,band", [("ood_low", [1.0, 5.0, 9.0]), ("ood_high", [35.0]), ("ood_high", [35.0, 20.0]),
+                                        ("ood_low", [1.0, float("inf")])])
+def test_ood_bands_are_checked_before_training(labkit_run, field, band):
+    # a band random_system cannot draw from used to fail only after the whole training run
+    from labkit.core import ConfigError, LabkitError
+
+    with pytest.raises((ConfigError, LabkitError), match=field):
+        labkit_run("nmr-fno:ood-j", preset="quick", overrides={**TINY, field: band})
+
+
+def test_ood_j_bands():
+    from labkit.nmr_fno.experiments.studies import OODConfig
+
+    cfg = OODConfig(ood_low=[1.0, 5.0], ood_high=[20.0, 35.0])
+    cfg.validate()
+    assert cfg.j_bands() == [("in-range", (5.0, 20.0)), ("low", (1.0, 5.0)), ("high", (20.0, 35.0))]

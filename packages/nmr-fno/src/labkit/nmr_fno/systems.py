@@ -61,20 +61,27 @@ def _as_couplings(couplings_hz: Sequence[Sequence[float]] | np.ndarray | None, n
     return 0.5 * (j + j.T)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SpinSystem:
     """N coupled spin-1/2 nuclei: offsets nu_i (Hz) and a symmetric scalar-coupling matrix J (Hz).
+
+    The constructor takes any sequences (or arrays) and stores validated, read-only float64 arrays;
+    ``couplings_hz=None`` means uncoupled (an all-zero J).
 
     >>> SpinSystem.from_ppm([1.0, 2.0], [[0, 7.0], [7.0, 0]], spectrometer_mhz=400.0).offsets_hz.tolist()
     [400.0, 800.0]
     """
 
     offsets_hz: np.ndarray
-    couplings_hz: np.ndarray = None  # type: ignore[assignment]  # None means uncoupled; an array after __post_init__
+    couplings_hz: np.ndarray
 
-    def __post_init__(self) -> None:
-        nu = _as_offsets(self.offsets_hz)
-        j = _as_couplings(self.couplings_hz, nu.size)
+    def __init__(
+        self,
+        offsets_hz: Sequence[float] | np.ndarray,
+        couplings_hz: Sequence[Sequence[float]] | np.ndarray | None = None,
+    ) -> None:
+        nu = _as_offsets(offsets_hz)
+        j = _as_couplings(couplings_hz, nu.size)
         nu.setflags(write=False)
         j.setflags(write=False)
         object.__setattr__(self, "offsets_hz", nu)
@@ -92,7 +99,7 @@ class SpinSystem:
         if not (np.isfinite(spectrometer_mhz) and spectrometer_mhz > 0):
             raise ValueError(f"spectrometer_mhz: must be a positive finite frequency, got {spectrometer_mhz}")
         delta = _as_offsets(shifts_ppm)
-        return cls((delta - reference_ppm) * float(spectrometer_mhz), couplings_hz)  # type: ignore[arg-type]
+        return cls((delta - reference_ppm) * float(spectrometer_mhz), couplings_hz)
 
     @property
     def n_spins(self) -> int:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from labkit.core import LossResult
 from labkit.nmr_fno.physics_loss import physics_informed_loss
 from labkit.nmr_fno.surrogate import Surrogate
 
@@ -131,7 +132,7 @@ def train_surrogate(
         for start in range(0, perm.numel(), st.batch_size):
             idx = perm[start : start + st.batch_size]
             if st.optimizer == "qimad":  # a swarm method: the closure is re-run once per evaluated agent
-                captured = {}
+                captured: dict[str, LossResult] = {}
 
                 def closure(idx=idx, captured=captured):
                     opt.zero_grad()

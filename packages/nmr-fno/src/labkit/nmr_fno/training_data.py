@@ -76,8 +76,9 @@ def make_dataset(
             raise ValueError(f"counts: N={n} must lie in [2, n_max={spec.n_max}]")
         if c < 1:
             raise ValueError(f"counts: need at least one system for N={n}, got {c}")
-    jr = tuple(j_range or spec.j_range)
-    orr = tuple(offset_range or spec.offset_range)
+    j_lo, j_hi = j_range or spec.j_range
+    off_lo, off_hi = offset_range or spec.offset_range
+    jr, orr = (j_lo, j_hi), (off_lo, off_hi)
     times = spec.times()
     order = sorted(counts)
     parts: list[dict] = []

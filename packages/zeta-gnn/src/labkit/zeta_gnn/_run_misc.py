@@ -85,11 +85,14 @@ def run_statistics(ctx: RunContext) -> dict[str, Any]:
     # sampling noise of KS at this n: the KS of surmise samples of the same size to the surmise
     noise = float(np.median([ks_distance(sample_wigner(s.size, r), wigner_cdf) for r in range(5)]))
     u, r2 = pair_correlation(unfold(zeros))
+    spacing_var = float(s.var())
+    law_var = {k: law.moments()[1] for k, law in laws.items()}
+    mean_ratio_r = spacing_ratio(s)
     results = {
         "n_spacings": int(s.size), "median_height": height, "n_eff_bogomolny": bogomolny_neff(height),
-        "spacing_mean": float(s.mean()), "spacing_var": float(s.var()),
-        "law_var": {k: law.moments()[1] for k, law in laws.items()},
-        "ks": ks, "ks_sampling_noise": noise, "mean_ratio_r": spacing_ratio(s),
+        "spacing_mean": float(s.mean()), "spacing_var": spacing_var,
+        "law_var": law_var,
+        "ks": ks, "ks_sampling_noise": noise, "mean_ratio_r": mean_ratio_r,
         "pair_corr_rms_dev": float(np.sqrt(np.mean((r2 - gue_pair_correlation(u)) ** 2))),
     }
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -101,7 +104,7 @@ def run_statistics(ctx: RunContext) -> dict[str, Any]:
     ax.set_xlabel("u")
     ax.legend()
     ctx.save_figure(fig, "pair_correlation")
-    results["headline"] = {"spacing var (zeros)": results["spacing_var"], "var Gaudin": results["law_var"]["gaudin"],
-                           "KS vs Gaudin": ks["gaudin"], "KS noise": noise, "<r> zeros": results["mean_ratio_r"],
+    results["headline"] = {"spacing var (zeros)": spacing_var, "var Gaudin": law_var["gaudin"],
+                           "KS vs Gaudin": ks["gaudin"], "KS noise": noise, "<r> zeros": mean_ratio_r,
                            "<r> GUE surmise": 0.60266}
     return results

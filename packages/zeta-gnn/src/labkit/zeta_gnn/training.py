@@ -169,6 +169,7 @@ def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: ZetaDa
     training spacings that survived inside batches.
     """
     model.train()
+    groups: list[tuple[np.ndarray | None, np.ndarray, np.ndarray]]  # (nodes or None for all, edge_index, edge_weight)
     if parts is None:
         groups = [(None, data.edge_index, data.edge_weight)]
     else:

@@ -38,6 +38,7 @@ class Inverse(Experiment):
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         import time
+        from functools import partial
 
         import numpy as np
 
@@ -59,21 +60,21 @@ class Inverse(Experiment):
         caches = {i: EvaluationCache(sur_fwd) for i in range(len(systems))}  # one cache per template, shared over SNRs
         rows: list[dict] = []
         uncached_s = 0.0
+        fit = partial(fit_couplings, fit_offsets=cfg.fit_offsets, n_candidates=cfg.n_candidates, seed=ctx.seed)
         for snr in cfg.snrs:
             for i, (s, y) in enumerate(zip(systems, clean, strict=True)):
                 fid = add_noise(y, snr, rng)
                 true_j = np.array([s.couplings_hz[a, b] for a in range(s.n_spins) for b in range(a + 1, s.n_spins) if s.couplings_hz[a, b]])
-                kw = {"fit_offsets": cfg.fit_offsets, "n_candidates": cfg.n_candidates, "seed": ctx.seed}
-                fits = {"surrogate": fit_couplings(sur_fwd, s, fid, cache=caches[i], **kw), "exact": fit_couplings(exact, s, fid, **kw)}
+                fits = {"surrogate": fit(sur_fwd, s, fid, cache=caches[i]), "exact": fit(exact, s, fid)}
                 t0 = time.perf_counter()
-                fit_couplings(sur_fwd, s, fid, **kw)  # same fit without the cache: the cache's speed-up
+                fit(sur_fwd, s, fid)  # same fit without the cache: the cache's speed-up
                 uncached_s += time.perf_counter() - t0
                 for name, f in fits.items():
                     rows.append({"snr": snr, "system": i, "forward": name, "j_mae_hz": float(np.mean(np.abs(f.couplings - true_j))),
                                  "offset_mae_hz": float(np.mean(np.abs(f.offsets - s.offsets_hz))), "seconds": f.seconds,
                                  "evaluations": f.n_evaluations, "cache_hits": f.cache_hits, "cost": f.cost})
         ctx.write_csv("inverse", rows)
-        summary = []
+        summary: list[dict[str, Any]] = []
         for snr in cfg.snrs:
             for name in ("surrogate", "exact"):
                 sel = [r for r in rows if r["snr"] == snr and r["forward"] == name]

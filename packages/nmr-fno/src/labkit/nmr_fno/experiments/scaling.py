@@ -132,7 +132,7 @@ class Conservation(Experiment):
         apply_threads(cfg)
         dt = cfg.t_max / cfg.n_t
         times = np.arange(cfg.long_points) * dt
-        rows = []
+        rows: list[dict[str, Any]] = []
         for n in cfg.long_n:
             system = random_system(n, cfg.topology, seed=ctx.seed)
             ref = simulate(system, times, "exact")
@@ -192,7 +192,7 @@ class SpinachValidation(Experiment):
             ax[0, 0].text(0.5, 0.5, f"Spinach unavailable:\n{why}", ha="center", va="center", wrap=True, fontsize=8)
             ax[0, 0].axis("off")
             ctx.save_figure(fig, "spinach")
-            rows = [{"system": k, "available": False, "reason": why} for k in systems]
+            rows: list[dict[str, Any]] = [{"system": k, "available": False, "reason": why} for k in systems]
             ctx.write_csv("spinach", rows)
             return {"headline": {"spinach": "unavailable"}, "available": False, "reason": why}
         times = np.arange(cfg.n_t) * (cfg.t_max / cfg.n_t)  # pragma: no cover - needs MATLAB + Spinach

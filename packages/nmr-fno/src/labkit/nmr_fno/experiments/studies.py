@@ -5,10 +5,11 @@ Light module: torch and the numerics are imported inside run().
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.core import Experiment, RunContext, option
+from labkit.core import ConfigError, Experiment, RunContext, option
 
 from .surrogate import QUICK, SurrogateTrainConfig
 
@@ -47,6 +48,18 @@ class OODConfig(SurrogateTrainConfig):
     ood_low: list[float] = option((1.0, 5.0), help="low out-of-distribution |J| band in Hz (min, max)")
     ood_high: list[float] = option((20.0, 35.0), help="high out-of-distribution |J| band in Hz (min, max)")
 
+    def validate(self) -> None:
+        super().validate()
+        for name, band in (("ood_low", self.ood_low), ("ood_high", self.ood_high)):
+            # checked here, not after training: random_system needs a finite (low, high) with low <= high
+            if len(band) != 2 or not all(math.isfinite(v) for v in band) or band[0] > band[1]:
+                raise ConfigError(name, f"expected two finite |J| values (min, max) with min <= max, got {list(band)}")
+
+    def j_bands(self) -> list[tuple[str, tuple[float, float]]]:
+        """(label, (min, max) |J| in Hz) of the test sets: the trained range, then the low and high OOD bands."""
+        (low_min, low_max), (high_min, high_max) = self.ood_low, self.ood_high
+        return [("in-range", (self.j_min, self.j_max)), ("low", (low_min, low_max)), ("high", (high_min, high_max))]
+
 
 class OODCouplings(Experiment):
     name = "ood-j"
@@ -65,7 +78,7 @@ class OODCouplings(Experiment):
         apply_threads(cfg)
         sur, _, _ = fit_surrogate(ctx, cfg)
         rows = []
-        for label, jr in (("in-range", (cfg.j_min, cfg.j_max)), ("low", tuple(cfg.ood_low)), ("high", tuple(cfg.ood_high))):
+        for label, jr in cfg.j_bands():
             data = held_out_data(sur.spec, cfg.n_spins, cfg.test_per_n, ctx.seed, cfg.topology, j_range=jr)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", OutOfRangeWarning)
