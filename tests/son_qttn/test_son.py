@@ -76,6 +76,15 @@ def test_bcoo_matches_dense(topology, shape):
     np.testing.assert_allclose(np.asarray(k.to_bcoo().todense()), dense_k(topology, shape), atol=1e-14)
 
 
+def test_a_stencil_without_entries_is_the_zero_coupling():
+    from labkit.son_qttn.topology import Coupling
+
+    k = Coupling(shape=(3, 4), offsets=(), weights=(), periodic=True)
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    assert np.asarray(k.matvec(x)).shape == (2, 3, 4)
+    assert not np.asarray(k.matvec(x)).any() and not np.asarray(k.laplacian(x)).any()
+
+
 def test_linear_son_energy_decreases_without_noise():
     k = make_coupling("torus", (16, 16), strength=0.5)
     v0 = np.random.default_rng(1).standard_normal((16, 16))
