@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.core._errors import CheckpointError, LabkitError
-from labkit.core.atomic import atomic_write_bytes, atomic_write_json
+from labkit.core.atomic import atomic_write_bytes, atomic_write_json, remove_file
 from labkit.core.codec import StateDecodeError, decode_state, encode_state
 
 _MAGIC = b"LABKIT-CHECKPOINT 2\n"
@@ -167,7 +167,7 @@ class Checkpointer:
         # only checkpoints that pass every check count towards keep_last, and only they are removed
         verified = [s for s in self.steps() if self._is_verified(s)]
         for step in verified[: -self.keep_last]:
-            self.path_for(step).unlink(missing_ok=True)
+            remove_file(self.path_for(step))
             self._verified.pop(self.path_for(step).name, None)
 
 

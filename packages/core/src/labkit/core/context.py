@@ -6,6 +6,7 @@ import csv
 import io
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,17 @@ class RunContext:
     resume: bool = False
     keep_last: int = 3
     _loops: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _elapsed_before: float = field(default=0.0, repr=False)
+    _session_start: float = field(default_factory=time.perf_counter, repr=False)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds this run has worked, summed over resumed sessions (each up to its last checkpoint)."""
+        return self._elapsed_before + time.perf_counter() - self._session_start
+
+    def _restore_elapsed(self, saved: float) -> None:
+        # a loop restored from a checkpoint resumes the clock at the time that checkpoint was taken
+        self._elapsed_before = saved - (time.perf_counter() - self._session_start)
 
     @property
     def figures_dir(self) -> Path:
@@ -148,6 +160,8 @@ class Loop:
                 self._restore(saved.state["user"])
                 restore_rng_state(saved.state["rng"])
                 self.start, self._stop = saved.step, bool(saved.state["stopped"])
+                if isinstance(saved.metadata.get("elapsed_s"), (int, float)):
+                    self._ctx._restore_elapsed(saved.metadata["elapsed_s"])
                 self._ctx.log.info("loop %r resumed after step %d of %d", self.name, self.start, self.total)
         if self._stop or self.start >= self.total:
             return
@@ -158,7 +172,8 @@ class Loop:
                 done = step + 1
                 if self._stop or done % self._every == 0 or done == self.total:
                     payload = {"user": self._state(), "rng": capture_rng_state(), "stopped": self._stop}
-                    checkpointer.save(done, payload, metadata={"loop": self.name, "total": self.total})
+                    checkpointer.save(done, payload, metadata={"loop": self.name, "total": self.total,
+                                                               "elapsed_s": self._ctx.elapsed_s})
                     self._ctx._record_loop(self.name, done, self.total, self._stop)
                 bar.update(1)
                 if self._stop:
