@@ -171,6 +171,18 @@ class Checkpointer:
             self._verified.pop(self.path_for(step).name, None)
 
 
+def refuse_old_checkpoints(root: str | Path) -> None:
+    """Raise :class:`OldCheckpointFormat` for the first checkpoint of the pickle format under ``root``."""
+    for path in sorted(Path(root).glob("**/step-*.ckpt")):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(len(_OLD_MAGIC))
+        except OSError:
+            continue
+        if head == _OLD_MAGIC:
+            _verify(path, 0, head)
+
+
 def _signature(path: Path) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -233,7 +234,5 @@ def _is_labkit_config(path: Path) -> bool:
 
 
 def _rmdir_quietly(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):  # not empty (something not ours is inside) or already gone
         path.rmdir()
-    except OSError:
-        pass  # not empty (something not ours is inside) or already gone

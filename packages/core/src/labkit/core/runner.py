@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -15,12 +16,13 @@ from typing import Any
 
 from labkit.core._errors import ConfigError, LabkitError
 from labkit.core.atomic import atomic_write_json, record_write
+from labkit.core.checkpoint import refuse_old_checkpoints
 from labkit.core.config import config_to_dict, load_config_file
 from labkit.core.context import RunContext
 from labkit.core.devices import resolve_device
 from labkit.core.memory import check_memory
 from labkit.core.plugins import ExperimentEntry, PluginRegistry
-from labkit.core.runfolder import OWN, FolderState, Manifest, inspect_folder, remove_stray_temps, wipe
+from labkit.core.runfolder import LOCK, MARKER, FolderState, Manifest, inspect_folder, remove_stray_temps, wipe
 from labkit.core.runlock import RunLock, describe_holder
 from labkit.core.seeding import seed_everything
 
@@ -80,27 +82,32 @@ def run_experiment(
         raise LabkitError(f"--out {str(out)!r} is a symbolic link (to {os.readlink(out)!r}); "
                           "labkit does not write or delete through links: give the folder itself")
     state = inspect_folder(out)
-    _refuse_early(state, resume, force, fresh_if_unstarted)
+    _refuse(state, resume, force, fresh_if_unstarted, locked=False)
     resolved_device = resolve_device(device)
     if not state.has_config or force:
         check_memory(full_name, experiment.estimate_memory(config))
-    created = not state.exists
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        lock = RunLock(out).acquire()
-    except OSError as exc:
-        raise _write_error(out, exc) from None
+    created = False
+    lock: RunLock | None = None
     started = [False]
     try:
+        try:
+            out.mkdir(parents=True)
+            created = True
+        except FileExistsError:
+            pass
+        lock = RunLock(out).acquire()
         return _run_locked(entry, config, out, lock, preset=preset, config_file=config_file, overrides=overrides,
                            resume=resume, force=force, device=resolved_device, seed=seed, echo=echo,
                            fresh_if_unstarted=fresh_if_unstarted, started=started)
     except OSError as exc:
         raise _write_error(out, exc) from None
     finally:
-        lock.release()
-        if not started[0]:
+        if lock is not None and not started[0]:
             _undo_setup(out, created)
+        if lock is not None:
+            lock.release()
+        if not started[0]:
+            _drop_lock_file(out, created)
 
 
 def check_seed(seed: int) -> None:
@@ -109,15 +116,15 @@ def check_seed(seed: int) -> None:
         raise ConfigError("seed", f"must be an integer in [0, 2**32 - 1 = {2**32 - 1}]; got {seed}")
 
 
-def _refuse_early(state: FolderState, resume: bool, force: bool, fresh_if_unstarted: bool) -> None:
-    """The refusals that need no lock, so that refusing writes nothing at all."""
+def _refuse(state: FolderState, resume: bool, force: bool, fresh_if_unstarted: bool, *, locked: bool) -> None:
+    """Refusals by what the folder holds; before the lock, those that must write nothing at all."""
     out = str(state.path)
     if state.foreign and not state.labkit:
         raise LabkitError(f"--out {out!r} holds files that labkit did not write ({state.foreign_list()}); "
                           "labkit never writes into or deletes a folder of your files: choose another --out")
     if resume and not fresh_if_unstarted and not state.has_config and state.blank:
         raise LabkitError(f"there is no run in {out!r} to resume; drop --resume to start one there")
-    if state.has_config and not resume and not force:
+    if locked and state.has_config and not resume and not force:
         raise LabkitError(f"run folder {out!r} is already used; pass --resume to continue it or --force to start over")
 
 
@@ -126,7 +133,7 @@ def _run_locked(entry: ExperimentEntry, config: Any, out: Path, lock: RunLock, *
                 fresh_if_unstarted: bool, started: list[bool]) -> RunOutcome:
     full_name, experiment = entry.full_name, entry.experiment
     state = inspect_folder(out)  # again, under the lock: another run may have changed the folder meanwhile
-    _refuse_early(state, resume, force, fresh_if_unstarted)
+    _refuse(state, resume, force, fresh_if_unstarted, locked=True)
     saved: dict[str, Any] | None = None
     if force and not state.blank:
         wipe(state)
@@ -154,6 +161,7 @@ def _run_locked(entry: ExperimentEntry, config: Any, out: Path, lock: RunLock, *
                 print(f"{full_name}: already completed in {out}", file=sys.stderr)
             return RunOutcome(full_name, out, "already-completed", previous.get("results", {}), previous.get("wall_time_s", 0.0))
         check_memory(full_name, experiment.estimate_memory(config))
+        refuse_old_checkpoints(out / "checkpoints")
     if lock.previous and echo:
         print(f"labkit: taking over the lock of a run that ended without releasing it ({describe_holder(lock.previous)})",
               file=sys.stderr)
@@ -168,18 +176,21 @@ def _run_locked(entry: ExperimentEntry, config: Any, out: Path, lock: RunLock, *
 
 
 def _undo_setup(out: Path, created: bool) -> None:
-    """A run refused or failed before it started leaves no file of its own behind."""
-    state = inspect_folder(out) if out.is_dir() else None
-    if state is None or state.has_config and not created:
-        return
-    for name in (*OWN, "config.json"):
-        if name in state.ours or (name == "config.json" and created):
-            (out / name).unlink(missing_ok=True)
+    """Under the lock: a run refused or failed before it started leaves no file of its own behind."""
     if created:
-        try:
+        for name in (MARKER, "config.json"):
+            (out / name).unlink(missing_ok=True)
+    elif inspect_folder(out).blank:
+        (out / MARKER).unlink(missing_ok=True)
+
+
+def _drop_lock_file(out: Path, created: bool) -> None:
+    """After the lock: an unmarked folder (new, blank, or of an earlier version) keeps no lock file."""
+    if out.is_dir() and not (out / MARKER).exists():
+        (out / LOCK).unlink(missing_ok=True)
+    if created:
+        with contextlib.suppress(OSError):
             out.rmdir()
-        except OSError:
-            pass
 
 
 def _write_error(out: Path, exc: OSError) -> LabkitError:
@@ -214,10 +225,8 @@ def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None,
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
         status = "interrupted" if interrupted else "failed"
-        try:
-            _finish_progress(out, status, str(exc) if interrupted else f"{type(exc).__name__}: {exc}")
-        except OSError:
-            pass  # the folder may be full or read-only: the original error is the one to report
+        with contextlib.suppress(OSError):  # a full or read-only folder: the original error is the one to report
+            _finish_progress(out, status, (str(exc) or "interrupted by SIGINT") if interrupted else f"{type(exc).__name__}: {exc}")
         if not interrupted and not isinstance(exc, LabkitError):
             log.error("%s %s:\n%s", entry.full_name, status, traceback.format_exc(), extra={"file_only": True})
         _close_logger(log)
