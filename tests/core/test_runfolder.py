@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from labkit.core.cli import main
-from labkit.core.runfolder import MARKER, OWN, read_manifest
+
+MARKER = ".labkit-run"
+OWN = {MARKER, ".labkit-lock", ".labkit-lock.holder"}
+
+
+def read_manifest(run):
+    """The paths the marker lists, or None without a marker."""
+    marker = run / MARKER
+    return json.loads(marker.read_text())["paths"] if marker.exists() else None
 
 QUICK = ("run", "toy:accumulate", "--preset", "quick")
 
