@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.core._errors import CheckpointError, LabkitError
-from labkit.core.atomic import atomic_write_bytes, atomic_write_json
+from labkit.core.atomic import atomic_write_bytes, atomic_write_json, remove_file
 from labkit.core.codec import StateDecodeError, decode_state, encode_state
 
 _MAGIC = b"LABKIT-CHECKPOINT 2\n"
@@ -167,8 +167,20 @@ class Checkpointer:
         # only checkpoints that pass every check count towards keep_last, and only they are removed
         verified = [s for s in self.steps() if self._is_verified(s)]
         for step in verified[: -self.keep_last]:
-            self.path_for(step).unlink(missing_ok=True)
+            remove_file(self.path_for(step))
             self._verified.pop(self.path_for(step).name, None)
+
+
+def refuse_old_checkpoints(root: str | Path) -> None:
+    """Raise :class:`OldCheckpointFormat` for the first checkpoint of the pickle format under ``root``."""
+    for path in sorted(Path(root).glob("**/step-*.ckpt")):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(len(_OLD_MAGIC))
+        except OSError:
+            continue
+        if head == _OLD_MAGIC:
+            _verify(path, 0, head)
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:

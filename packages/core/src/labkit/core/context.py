@@ -8,6 +8,7 @@ import csv
 import io
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,17 @@ class RunContext(Generic[ConfigT]):
     experiment: str | None = None
     registry: PluginRegistry | None = field(default=None, repr=False)
     _loops: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _elapsed_before: float = field(default=0.0, repr=False)
+    _session_start: float = field(default_factory=time.perf_counter, repr=False)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds this run has worked, summed over resumed sessions (each up to its last checkpoint)."""
+        return self._elapsed_before + time.perf_counter() - self._session_start
+
+    def _restore_elapsed(self, saved: float) -> None:
+        # a loop restored from a checkpoint resumes the clock at the time that checkpoint was taken
+        self._elapsed_before = saved - (time.perf_counter() - self._session_start)
 
     def resolve(self, kind: str, name: str) -> Callable[..., Any]:
         """The factory registered as ``name`` for ``kind`` (model, simulator, loss, optimizer, dataset).
@@ -262,6 +274,8 @@ class Loop:
                 self._restore(saved.state["user"])
                 restore_rng_state(saved.state["rng"])
                 self.start, self._stop = saved.step, bool(saved.state["stopped"])
+                if isinstance(saved.metadata.get("elapsed_s"), (int, float)):
+                    self._ctx._restore_elapsed(saved.metadata["elapsed_s"])
                 self._ctx.log.info("loop %r resumed after step %d of %d", self.name, self.start, self.total)
         if self._stop or self.start >= self.total:
             return
@@ -272,7 +286,8 @@ class Loop:
                 done = step + 1
                 if self._stop or done % self._every == 0 or done == self.total:
                     payload = {"user": self._state(), "rng": capture_rng_state(), "stopped": self._stop}
-                    checkpointer.save(done, payload, metadata={"loop": self.name, "total": self.total})
+                    checkpointer.save(done, payload, metadata={"loop": self.name, "total": self.total,
+                                                               "elapsed_s": self._ctx.elapsed_s})
                     self._ctx._record_loop(self.name, done, self.total, self._stop)
                 bar.update(1)
                 if self._stop:

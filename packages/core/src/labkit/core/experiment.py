@@ -51,6 +51,15 @@ class Experiment(abc.ABC, Generic[ConfigT]):
     def run(self, ctx: RunContext[ConfigT]) -> dict[str, Any]:
         """Do the work and return JSON-able results; put headline figures under ``"headline"``."""
 
+    def estimate_memory(self, config: Any) -> int | None:
+        """Peak memory in bytes that :meth:`run` needs with ``config`` (None: no estimate).
+
+        The runner compares it with the memory available before it writes anything, so size
+        fields need no machine-dependent upper bound in the config. Override it in experiments
+        whose memory grows with a size field; an order-of-magnitude estimate is enough.
+        """
+        return None
+
     def make_config(
         self,
         preset: str | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -75,7 +74,7 @@ def fit(ctx: RunContext, cfg: Any, data: Any, *, name: str) -> tuple[Any, list[d
         opt.load_state_dict(s["opt"])
         history[:] = s["history"]
 
-    t0 = time.perf_counter()
+    t0 = ctx.elapsed_s  # summed over resumed sessions
     for epoch in ctx.loop(cfg.epochs, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
                           name=name, desc=f"{name} epochs"):
         # the batch order depends only on (seed, epoch): a resumed run redraws the same batches
@@ -84,7 +83,7 @@ def fit(ctx: RunContext, cfg: Any, data: Any, *, name: str) -> tuple[Any, list[d
                           clusters_per_batch=cfg.clusters_per_batch, rg_weight=cfg.w_rg)
         rec["epoch"] = epoch
         history.append(rec)
-    return model, history, time.perf_counter() - t0
+    return model, history, ctx.elapsed_s - t0
 
 
 def run_train(ctx: RunContext) -> dict[str, Any]:

@@ -75,6 +75,13 @@ class Train(Experiment):
     }
     flagship = True
 
+    def estimate_memory(self, config: TrainConfig) -> int:
+        """Edge lists (int64 + weights), one batch's float32 GCN messages with gradients, node activations."""
+        nodes = config.n_zeros + config.predict_k + 1
+        edges = nodes * (3 + 2 * len(config.primes))  # self loop, +-1 and +-p neighbours
+        share = 1.0 if config.batching == "full" else min(1.0, config.clusters_per_batch / config.n_parts)
+        return int(48 * edges + share * 12 * edges * config.hidden + 48 * nodes * config.hidden)
+
     def run(self, ctx: RunContext) -> dict[str, Any]:
         """See :func:`labkit.zeta_gnn._run_train.run_train`."""
         from labkit.zeta_gnn._run_train import run_train
