@@ -85,6 +85,8 @@ def validation_figure(history: list[dict[str, float]], best_epoch: int) -> Any:
         ax.axvline(best_epoch + 1, color="k", lw=0.8, ls="--", label=f"kept: epoch {best_epoch + 1}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE (standardised target)")
-    ax.set_yscale("log")
+    values = [v for h in history for v in (h["mse"], h["val_loss"]) if np.isfinite(v) and v > 0]
+    if values and max(values) / min(values) > 10:
+        ax.set_yscale("log")
     ax.legend(fontsize=7)
     return fig
