@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def test_numpy_round_trip_is_exact_and_the_json_records_everything(tmp_path):
     record, tensors = read_artifact(tmp_path, "a")
     np.testing.assert_array_equal(tensors["w"], arrays["w"])
     assert tensors["n"].dtype == np.int32 and tensors["s"].shape == () and float(tensors["s"]) == 2.5
-    payload = (tmp_path / "artifacts" / "a" / "tensors.safetensors").read_bytes()
+    payload = (tmp_path / "artifacts" / "a" / record["tensors"]["file"]).read_bytes()
     assert record["tensors"]["sha256"] == hashlib.sha256(payload).hexdigest()
     assert record["tensors"]["flavour"] == "numpy"
     assert record["factory"] == {"kind": "model", "name": "toy:m"} and record["config"] == {"k": 3}
@@ -52,7 +53,8 @@ def test_the_tensors_file_is_plain_safetensors_readable_without_labkit(tmp_path)
     from safetensors.numpy import load_file
 
     write_artifact(tmp_path, "a", {"w": np.ones(3)}, factory="toy:m", kind="model", config={}, description="")
-    assert load_file(tmp_path / "artifacts" / "a" / "tensors.safetensors")["w"].tolist() == [1.0, 1.0, 1.0]
+    (path,) = (tmp_path / "artifacts" / "a").glob("tensors-*.safetensors")
+    assert load_file(path)["w"].tolist() == [1.0, 1.0, 1.0]
 
 
 def test_torch_state_dict_round_trips_with_tied_weights(tmp_path):
@@ -69,7 +71,7 @@ def test_torch_state_dict_round_trips_with_tied_weights(tmp_path):
 
 def test_an_altered_tensors_file_is_refused(tmp_path):
     write_artifact(tmp_path, "a", {"w": np.zeros(4)}, factory="toy:m", kind="model", config={}, description="")
-    path = tmp_path / "artifacts" / "a" / "tensors.safetensors"
+    (path,) = (tmp_path / "artifacts" / "a").glob("tensors-*.safetensors")
     blob = bytearray(path.read_bytes())
     blob[-1] ^= 1
     path.write_bytes(bytes(blob))
@@ -141,3 +143,27 @@ def test_unknown_artifact_lists_the_known_ones(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"experiment": "toy:x", "config": {}, "layout": 2}))
     with pytest.raises(ArtifactError, match="has no artifact 'b'; its artifacts: a"):
         load_run(tmp_path).artifact("b")
+
+
+def test_reading_while_the_artifact_is_saved_again_gives_one_whole_version(tmp_path):
+    versions = [{"w": np.full(n, float(n))} for n in (3, 5)]
+    write_artifact(tmp_path, "a", versions[0], factory="toy:m", kind="model", config={"n": 3}, description="")
+    stop = threading.Event()
+
+    def writer() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            v = versions[i % 2]
+            write_artifact(tmp_path, "a", v, factory="toy:m", kind="model", config={"n": v["w"].size}, description="")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(300):
+            record, tensors = read_artifact(tmp_path, "a")
+            assert tensors["w"].tolist() == [float(record["config"]["n"])] * record["config"]["n"]
+    finally:
+        stop.set()
+        thread.join()
+    assert len(list((tmp_path / "artifacts" / "a").glob("tensors-*.safetensors"))) <= 2

@@ -1,6 +1,6 @@
 """Named artifacts of a run: tensors in safetensors (code-free) plus what rebuilds the object.
 
-A run folder holds ``artifacts/<name>/`` with ``tensors.safetensors`` and ``artifact.json``.
+A run folder holds ``artifacts/<name>/`` with ``tensors-<sha256 prefix>.safetensors`` and ``artifact.json``.
 ``artifact.json`` names the factory (``"<plugin>:<name>"`` and its kind), the JSON config the
 factory needs, a description, and metadata (labkit and plugin versions, seed, device, date,
 the sha256 of the tensors file, header included). Nothing here unpickles or executes code
@@ -40,7 +40,6 @@ from labkit.core.jsonable import to_jsonable
 
 FORMAT = "labkit-artifact"
 VERSION = 1
-TENSORS_FILE = "tensors.safetensors"
 KINDS = ("model", "simulator", "loss", "optimizer", "dataset")
 """Factory kinds; kind ``k`` is registered through the hook ``labkit_<k>s``."""
 
@@ -114,8 +113,9 @@ def write_artifact(
 ) -> Path:
     """Write ``artifacts/<name>/`` under ``run_dir``; returns the folder (see the module example).
 
-    The tensors file is written first and ``artifact.json`` last, both atomically, so a reader
-    that sees ``artifact.json`` sees a complete artifact whose checksum it can verify.
+    The tensors file (named by its checksum) is written first and ``artifact.json`` last, both
+    atomically, so a reader that sees ``artifact.json`` sees a complete artifact whose checksum
+    it can verify; saving again keeps the previous tensors file for readers still on it.
     """
     if not _NAME.match(name):
         raise ArtifactError(f"artifact name {name!r}: use letters, digits, '_', '-', '.' (at most 100)")
@@ -127,9 +127,12 @@ def write_artifact(
     except (TypeError, ValueError) as exc:
         raise ArtifactError(f"artifact {name!r}: config must be JSON (finite numbers, strings, lists, dicts): {exc}") from None
     flavour, payload = _encode(to_tensors(obj))
+    digest = hashlib.sha256(payload).hexdigest()
     folder = Path(run_dir) / "artifacts" / name
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(folder / TENSORS_FILE, payload)
+    previous = _read_record(folder)
+    tensors_file = f"tensors-{digest[:16]}.safetensors"
+    atomic_write_bytes(folder / tensors_file, payload)
     record = {
         "format": FORMAT,
         "version": VERSION,
@@ -137,13 +140,18 @@ def write_artifact(
         "factory": {"kind": kind, "name": factory},
         "config": json_config,
         "description": description,
-        "tensors": {"file": TENSORS_FILE, "flavour": flavour, "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload)},
+        "tensors": {"file": tensors_file, "flavour": flavour, "sha256": digest, "size": len(payload)},
         "metadata": {
             **to_jsonable(dict(metadata or {})),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     }
     atomic_write_json(folder / "artifact.json", record)
+    # keep the file the previous record named: a reader that read that record can still finish
+    keep = {tensors_file, (previous or {}).get("tensors", {}).get("file")}
+    for old_file in folder.glob("tensors-*.safetensors"):
+        if old_file.name not in keep:
+            old_file.unlink(missing_ok=True)
     return folder
 
 

@@ -213,7 +213,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         table.add_column("name")
         table.add_column("value", overflow="fold")
         for key, value in rows.items():
-            table.add_row(str(key), value if isinstance(value, str) else repr(value))
+            table.add_row(str(key), value if isinstance(value, str) else f"{value:.6g}" if isinstance(value, float) else repr(value))
         console.print(table)
     for figure in run.figures:
         console.print(f"figure: {figure}", highlight=False)

@@ -1,6 +1,7 @@
 """What a resumable loop saves and restores: ``state_dict`` objects and get/set pairs, by name.
 
-``ctx.loop(..., track={"model": model, "opt": opt, "w": Tracked(get, put)})`` checkpoints
+``ctx.loop(..., track={"model": model, "opt": opt, "w": Tracked(get, put)})`` checkpoints every
+:class:`~labkit.core.Model` (anything with ``state_dict``/``load_state_dict``) and get/set pair:
 ``{"model": model.state_dict(), "opt": opt.state_dict(), "w": get()}`` and on resume calls
 ``load_state_dict`` / ``put`` with what was saved.
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit.core._errors import CheckpointError
+from labkit.core.interfaces import Model
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,7 @@ class Tracked:
 
 
 def _check(name: str, obj: Any) -> None:
-    if isinstance(obj, Tracked):
-        return
-    if not (callable(getattr(obj, "state_dict", None)) and callable(getattr(obj, "load_state_dict", None))):
+    if not isinstance(obj, (Tracked, Model)):
         raise TypeError(f"track[{name!r}]: a {type(obj).__name__} has no state_dict()/load_state_dict(); wrap it as Tracked(get, set)")
 
 

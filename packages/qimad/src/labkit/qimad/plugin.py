@@ -1,4 +1,4 @@
-"""labkit plugin of labkit-qimad: registers the optimizer ``qimad`` and the experiment ``compare``.
+"""labkit plugin of labkit-qimad: registers the optimizer ``qimad``, the experiment ``compare`` and its curves.
 
 Loaded only when labkit-core is installed (entry point group ``labkit``); ``import labkit.qimad``
 never imports this module. Light on purpose: torch loads when the factory is used.
@@ -23,6 +23,12 @@ def labkit_optimizers() -> dict[str, Any]:
 @hookimpl
 def labkit_experiments() -> list[Any]:
     """The flagship comparison experiment."""
-    from labkit.qimad.experiments import Compare
+    from labkit.qimad.experiments import CompareExperiment
 
-    return [Compare]
+    return [CompareExperiment]
+
+
+@hookimpl
+def labkit_datasets() -> dict[str, Any]:
+    """``compare-curves`` rebuilds the ``curves`` artifact of ``compare`` (``factory(config, tensors)``)."""
+    return {"compare-curves": "labkit.qimad._curves:curves_factory"}

@@ -1,17 +1,21 @@
-"""Bodies of ``zeta-gnn:zeros`` and ``zeta-gnn:statistics``."""
+"""Body of ``zeta-gnn:statistics``."""
 
 from __future__ import annotations
 
+<<<<<<< HEAD:packages/zeta-gnn/src/labkit/zeta_gnn/_run_misc.py
 import os
+=======
+>>>>>>> artifacts:packages/zeta-gnn/src/labkit/zeta_gnn/_run_statistics.py
 from typing import Any
 
 import numpy as np
 
 from labkit.core import LabkitError, RunContext
 
-__all__ = ["run_statistics", "run_zeros"]
+__all__ = ["run_statistics"]
 
 
+<<<<<<< HEAD:packages/zeta-gnn/src/labkit/zeta_gnn/_run_misc.py
 def run_zeros(ctx: RunContext) -> dict[str, Any]:
     """Compute/cache a range of zeros, write them as a text table, cross-check a few against mpmath."""
     from labkit.zeta_gnn.tables import write_zero_table
@@ -49,6 +53,9 @@ def run_zeros(ctx: RunContext) -> dict[str, Any]:
 
 
 def run_statistics(ctx: RunContext) -> dict[str, Any]:
+=======
+def run_statistics(ctx: RunContext[Any]) -> dict[str, Any]:
+>>>>>>> artifacts:packages/zeta-gnn/src/labkit/zeta_gnn/_run_statistics.py
     """Spacing law, KS distances, <r>, pair correlation of true zeros (Odlyzko-style)."""
     import matplotlib.pyplot as plt
 
