@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import numpy as np
@@ -29,13 +28,13 @@ def run_zeros(ctx: RunContext[Any]) -> dict[str, Any]:
                    workers=workers, chunk_size=cfg.chunk_size)
 
     n_steps = -(-cfg.count // span)
-    t0 = time.perf_counter()
+    t0 = ctx.elapsed_s  # summed over resumed sessions
     # results live in the cache, so the loop state is empty; on resume earlier chunks are re-read
     for k in ctx.loop(n_steps, track={}, name="chunks", desc="chunks"):
         step(k)
     zeros = zeta_zeros(cfg.start, cfg.count, backend=cfg.backend, cache_dir=cfg.cache_dir,
                        chunk_size=cfg.chunk_size)
-    seconds = time.perf_counter() - t0
+    seconds = ctx.elapsed_s - t0
     if cfg.write_table:
         write_zero_table(ctx.out_dir / "zeros.txt", zeros,
                          header=f"Riemann zeta zeros {cfg.start}..{cfg.start + cfg.count - 1} (labkit-zeta-gnn)")
