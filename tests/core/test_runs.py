@@ -84,3 +84,23 @@ def test_not_a_run_folder_is_one_clear_error(cli, tmp_path):
     (tmp_path / "empty").mkdir()
     proc = cli("show", "empty")
     assert proc.returncode == 2 and "is not a labkit run folder" in proc.stderr
+
+
+def test_a_folder_being_written_reads_as_a_consistent_snapshot(plugin_site, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(plugin_site), LABKIT_PROGRESS="0", LABKIT_PLUGINS="toy")
+    proc = subprocess.Popen([sys.executable, "-m", "labkit.core.cli", "run", "toy:accumulate", "--set", "steps=40",
+                             "--set", "delay=0.05", "--out", "r"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = set()
+    try:
+        while proc.poll() is None:
+            if (tmp_path / "r" / "config.json").exists():
+                run = load_run(tmp_path / "r")  # never raises mid-write, never mixes two states
+                seen.add(run.status)
+                assert run.config["steps"] == 40
+                assert (run.status == "completed") == bool(run.results)
+    finally:
+        proc.wait(timeout=120)
+    assert "running" in seen
+    final = load_run(tmp_path / "r")
+    assert final.status == "completed" and final.headline["steps"] == 40 and final.missing == []

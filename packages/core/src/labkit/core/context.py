@@ -121,6 +121,8 @@ class RunContext(Generic[ConfigT]):
         """Limit torch intra-op and BLAS/OpenMP threads to ``n`` inside the block, restoring them after.
 
         ``None`` or ``0`` leaves the settings alone, so a config field ``threads = 0`` means "all".
+        torch's setting is pinned when torch is loaded as the block starts (core never imports it):
+        import torch before entering the block in code that uses it.
 
         Example::
 
