@@ -103,3 +103,11 @@ def test_wall_time_adds_up_across_resumed_sessions(plugin_site, tmp_path):
     wall = json.loads((run / "results.json").read_text())["wall_time_s"]
     # the work of both sessions: at least the sleeps of all 30 steps (the second session alone slept <= 10)
     assert wall >= steps * delay * 0.95, wall
+
+
+def test_a_failing_experiment_prints_its_traceback_once(plugin_site, tmp_path):
+    failed = _run(plugin_site, tmp_path, "toy:fails", "--out", "f")
+    assert failed.returncode == 1
+    assert failed.stderr.count("Traceback (most recent call last)") == 1, failed.stderr
+    assert "deliberate failure" in (tmp_path / "f" / "log.txt").read_text()
+    assert json.loads((tmp_path / "f" / "progress.json").read_text())["status"] == "failed"
