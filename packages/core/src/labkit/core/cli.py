@@ -169,9 +169,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.all:
         if args.target or args.config:
             raise LabkitError("--all runs every flagship: give no PLUGIN:EXPERIMENT and no --config")
-        from labkit.core.summary import print_summary, write_summary
+        from labkit.core.summary import check_summary_target, print_summary, write_summary
 
         root = Path(args.out) if args.out else Path("runs") / (args.preset or "default")
+        check_summary_target(root)
         outcomes = run_all(registry, preset=args.preset or "default", out_root=root, resume=args.resume,
                            force=args.force, device=args.device, seed=args.seed, overrides=args.overrides)
         print_summary(outcomes)

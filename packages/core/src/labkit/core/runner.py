@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -101,6 +102,8 @@ def run_experiment(
                            resume=resume, force=force, device=resolved_device, seed=seed, echo=echo,
                            fresh_if_unstarted=fresh_if_unstarted, started=started, registry=registry)
     except OSError as exc:
+        if not _is_write_error(out, exc):
+            raise
         raise _write_error(out, exc) from None
     finally:
         if lock is not None and not started[0]:
@@ -194,6 +197,16 @@ def _drop_lock_file(out: Path, created: bool) -> None:
     if created:
         with contextlib.suppress(OSError):
             out.rmdir()
+
+
+def _is_write_error(out: Path, exc: OSError) -> bool:
+    """A full, read-only or forbidden run folder (a user error), not some other failure of the run."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return False
+    if exc.filename is None:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+    root = os.path.abspath(out)
+    return os.path.abspath(exc.filename) == root or os.path.abspath(exc.filename).startswith(root + os.sep)
 
 
 def _write_error(out: Path, exc: OSError) -> LabkitError:
