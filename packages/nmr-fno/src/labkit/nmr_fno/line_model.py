@@ -1,0 +1,140 @@
+"""A physics-structured surrogate: a coupling-graph network that corrects the first-order line list.
+
+Each spin i contributes the first-order multiplet e^{2 pi i nu_i t} prod_k cos(pi J_ik t) to the FID.
+For the K most strongly coupled neighbours of i (strength J / (|delta nu| + J)) the multiplet is
+written as its 2^K lines nu_i + sum_s sigma_s J_s / 2 (sigma = +-1); the network predicts, per line,
+a frequency shift (Hz) and an amplitude change, which is the form second-order (strong-coupling)
+effects take: lines move by ~J^2 / (2 delta nu) and lean towards each other (roof effect). Couplings to
+further neighbours stay first order (a cos(pi J t) factor). The spin's environment comes from
+three rounds of message passing over the coupling graph (edge features delta nu, J, J / sqrt(delta nu^2
++ J^2)), so spins beyond the first shell are seen. Everything is translation invariant in the offsets
+(only differences enter the network) and the model is the same for every N.
+
+Predictions are line lists, so the FID can be evaluated on any time grid; the model is trained on
+the 1 Hz-broadened 1 s task (see :mod:`labkit.nmr_fno.task`).
+
+Example:
+    >>> import torch
+    >>> from labkit.nmr_fno.task import task_system, first_order_fid
+    >>> net = LineNet(LineNetConfig(hidden=16, head_width=16, slots=2))
+    >>> s = task_system(4, "ring", seed=0)
+    >>> nu, jm = systems_to_tensors([s])
+    >>> re, im = net(nu, jm, torch.linspace(0, 0.5, 8, dtype=torch.float64))
+    >>> tuple(re.shape)
+    (1, 8)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .systems import SpinSystem
+
+__all__ = ["LineNet", "LineNetConfig", "systems_to_tensors"]
+
+
+@dataclass
+class LineNetConfig:
+    """Sizes of the line-correction network."""
+
+    hidden: int = 96
+    rounds: int = 3
+    slots: int = 5
+    head_width: int = 256
+    offset_scale: float = 100.0
+    j_scale: float = 20.0
+    shift_scale: float = 2.0
+
+
+def systems_to_tensors(systems: Sequence[SpinSystem], dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+    """(offsets (B, N), couplings (B, N, N)) in Hz for same-N systems."""
+    if len({s.n_spins for s in systems}) != 1:
+        raise ValueError("systems: a batch must share one spin count")
+    nu = torch.tensor(np.stack([s.offsets_hz for s in systems]), dtype=dtype)
+    jm = torch.tensor(np.stack([s.couplings_hz for s in systems]), dtype=dtype)
+    return nu, jm
+
+
+def _mlp(n_in: int, width: int, n_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(n_in, width), nn.GELU(), nn.Linear(width, n_out))
+
+
+class LineNet(nn.Module):
+    """Offsets and couplings (Hz) -> unbroadened FID (Mx, My) on ``times``, via corrected first-order lines."""
+
+    def __init__(self, config: LineNetConfig | None = None) -> None:
+        super().__init__()
+        cfg = config or LineNetConfig()
+        self.config = cfg
+        h, k = cfg.hidden, cfg.slots
+        self.node0 = _mlp(2, h, h)
+        self.message = nn.ModuleList(_mlp(2 * h + 4, h, h) for _ in range(cfg.rounds))
+        self.update = nn.ModuleList(_mlp(2 * h, h, h) for _ in range(cfg.rounds))
+        self.head = nn.Sequential(
+            nn.Linear(h + k * (4 + h), cfg.head_width), nn.GELU(),
+            nn.Linear(cfg.head_width, cfg.head_width), nn.GELU(),
+            nn.Linear(cfg.head_width, 2 * 2**k),
+        )
+        nn.init.zeros_(self.head[-1].weight)  # start exactly at the first-order solution
+        nn.init.zeros_(self.head[-1].bias)
+        signs = torch.tensor([[1.0 if (line >> s) & 1 else -1.0 for s in range(k)] for line in range(2**k)])
+        self.register_buffer("signs", signs, persistent=False)  # (L, K)
+
+    def architecture(self) -> dict:
+        """The config as a plain dict."""
+        return asdict(self.config)
+
+    def lines(self, nu: torch.Tensor, jm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per spin and line: frequency (B, N, L) Hz, amplitude (B, N, L), and the couplings kept first order (B, N, N)."""
+        cfg = self.config
+        dt = self.signs.dtype
+        nu, jm = nu.to(dt), jm.to(dt)
+        b, n = nu.shape
+        k = cfg.slots
+        adj = (jm != 0).to(dt)
+        delta = nu[:, None, :] - nu[:, :, None]  # delta[i, j] = nu_j - nu_i
+        strength = jm.abs() / (delta.abs() + jm.abs() + 1e-12)
+        mix = jm / torch.sqrt(delta**2 + jm**2 + 1e-12)
+        edge = torch.stack([delta / cfg.offset_scale, jm / cfg.j_scale, mix, adj], dim=-1)  # (B, N, N, 4)
+        hnode = self.node0(torch.stack([adj.sum(-1) / 4.0, jm.abs().sum(-1) / (2 * cfg.j_scale)], dim=-1))
+        for msg, upd in zip(self.message, self.update, strict=True):
+            pair = torch.cat([hnode[:, :, None, :].expand(b, n, n, -1), hnode[:, None, :, :].expand(b, n, n, -1), edge], dim=-1)
+            m = (msg(pair) * adj[..., None]).sum(dim=2)
+            hnode = hnode + upd(torch.cat([hnode, m], dim=-1))
+        # the K strongest neighbours of each spin (empty slots have J = 0 and mask 0)
+        kk = min(k, n - 1)
+        top = torch.topk(strength * adj - (1 - adj), kk, dim=-1).indices  # (B, N, kk)
+        slot_mask = torch.gather(adj, 2, top)
+        slot_j = torch.gather(jm, 2, top) * slot_mask
+        slot_edge = torch.gather(edge, 2, top[..., None].expand(b, n, kk, 4)) * slot_mask[..., None]
+        slot_h = torch.gather(hnode[:, None, :, :].expand(b, n, n, -1), 2, top[..., None].expand(b, n, kk, hnode.shape[-1]))
+        slot_h = slot_h * slot_mask[..., None]
+        if kk < k:  # fewer spins than slots: pad with empty slots
+            pad = k - kk
+            slot_j = torch.cat([slot_j, slot_j.new_zeros(b, n, pad)], dim=-1)
+            slot_edge = torch.cat([slot_edge, slot_edge.new_zeros(b, n, pad, 4)], dim=2)
+            slot_h = torch.cat([slot_h, slot_h.new_zeros(b, n, pad, slot_h.shape[-1])], dim=2)
+        out = self.head(torch.cat([hnode, slot_edge.flatten(2), slot_h.flatten(2)], dim=-1))  # (B, N, 2L)
+        n_lines = 2**k
+        shift, amp = out[..., :n_lines] * cfg.shift_scale, 1.0 + out[..., n_lines:]
+        freq = nu[..., None] + 0.5 * (slot_j[:, :, None, :] * self.signs).sum(-1) + shift
+        rest = jm.clone()
+        rest.scatter_(2, top, 0.0)
+        return freq, amp, rest
+
+    def forward(self, nu: torch.Tensor, jm: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unbroadened (Mx, My), each (B, T), on ``times`` (s)."""
+        freq, amp, rest = self.lines(nu, jm)
+        t = times.to(freq.dtype)
+        n = nu.shape[1]
+        env = torch.prod(torch.cos(torch.pi * rest[..., None] * t), dim=2)  # (B, N, T)
+        ph = 2 * torch.pi * freq[..., None] * t  # (B, N, L, T)
+        w = amp / amp.shape[-1]
+        re = (torch.einsum("bnl,bnlt->bnt", w, torch.cos(ph)) * env).sum(1) / n
+        im = (torch.einsum("bnl,bnlt->bnt", w, torch.sin(ph)) * env).sum(1) / n
+        return re, im
