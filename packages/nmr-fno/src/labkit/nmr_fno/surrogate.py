@@ -203,6 +203,17 @@ class Surrogate:
         """Load weights saved by :meth:`state_dict` into this surrogate."""
         self.model.load_state_dict(state["model"])
 
+    @staticmethod
+    def pretrained():  # -> FIDSurrogate (kept untyped here: fid_surrogate imports this module)
+        """The surrogate shipped in the wheel, for the fixed 1 s / 512-point task (see README, "FID surrogate").
+
+        Returns a :class:`labkit.nmr_fno.fid_surrogate.FIDSurrogate`: ``spec.n_spins``, ``spec.offset_range``,
+        ``spec.j_range``, ``times`` and ``predict(systems, linewidth_hz=1.0)`` -> {"t", "Mx", "My", "I1z"}.
+        """
+        from labkit.nmr_fno.fid_surrogate import FIDSurrogate
+
+        return FIDSurrogate.pretrained()
+
     @classmethod
     def from_state_dict(cls, state: dict) -> Surrogate:
         """Rebuild a surrogate saved with :meth:`state_dict`."""
