@@ -35,7 +35,7 @@ from .surrogate import OutOfRangeWarning
 from .systems import SpinSystem
 from .task import TASK_J_RANGE, TASK_LINEWIDTH_HZ, TASK_OFFSET_RANGE, TASK_TIMES, TASK_TOPOLOGIES, broaden
 
-__all__ = ["KINDS", "FIDSpec", "FIDSurrogate", "pair_transfer_i1z", "PRETRAINED_FILE"]
+__all__ = ["KINDS", "PRETRAINED_FILE", "FIDSpec", "FIDSurrogate", "pair_transfer_i1z"]
 
 KINDS = ("lines", "fno")
 PRETRAINED_FILE = "pretrained/fid_surrogate.pt"

@@ -50,7 +50,7 @@ def _task_edges(n: int, topology: str, rng: np.random.Generator) -> list[tuple[i
     if topology == "chain":
         return chain
     if topology == "ring":
-        return chain + [(0, n - 1)] if n > 2 else chain
+        return [*chain, (0, n - 1)] if n > 2 else chain
     if topology == "random":
         extra = [(i, k) for i in range(n) for k in range(i + 2, n) if rng.random() < RANDOM_EDGE_PROBABILITY]
         return chain + extra
