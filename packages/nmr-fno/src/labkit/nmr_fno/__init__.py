@@ -20,8 +20,8 @@ from .grid import (
     AliasingWarning,
     MemoryLimitError,
     default_times,
-    estimate_memory_bytes,
 )
+from .methods import METHOD_TABLE, estimate_memory_bytes
 from .simulate import METHODS, simulate
 from .systems import TOPOLOGIES, SpinSystem, n_params, random_system
 
@@ -86,6 +86,7 @@ __all__ = [
     "AliasingWarning",
     "DEFAULT_DT",
     "METHODS",
+    "METHOD_TABLE",
     "MemoryLimitError",
     "N_TIMES",
     "OBSERVABLES",

@@ -26,7 +26,7 @@ from .grid import check_observables, check_times
 from .sectors import _bits, iz_diagonal, lowering_block, sector_states
 from .systems import SpinSystem, n_params
 
-__all__ = ["EIGH_MODES", "params_to_tensor", "simulate_batch"]
+__all__ = ["EIGH_MODES", "params_to_tensor", "simulate_batch", "simulate_one"]
 
 
 def _cat(xs: list[np.ndarray]) -> np.ndarray:
@@ -185,3 +185,11 @@ def simulate_batch(
     if "I1z" in obs:
         out["I1z"] = s_z / 2.0 ** (n - 2)
     return out
+
+
+def simulate_one(system: SpinSystem, times: Sequence[float] | np.ndarray | None = None, observables: Sequence[str] | None = None,
+                 **options: Any) -> dict[str, np.ndarray]:
+    """`simulate_batch` for one system, returning numpy arrays and "t" like the other methods."""
+    t = check_times(times)
+    res = simulate_batch([system], t, observables=observables, **options)
+    return {"t": t, **{k: v[0].cpu().numpy() for k, v in res.items()}}

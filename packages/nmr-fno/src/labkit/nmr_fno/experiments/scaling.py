@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit.core import ConfigError, Experiment, RunContext, option
+from labkit.nmr_fno.methods import methods_with
 
 from .studies import STUDY_QUICK
 from .surrogate import SurrogateTrainConfig
 
-_CLASSICAL = ("exact", "exact-full", "krylov", "chebyshev", "dense-expm")
+_CLASSICAL = methods_with("timed")
 
 
 @dataclass
