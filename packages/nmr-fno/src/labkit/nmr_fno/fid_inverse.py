@@ -3,7 +3,8 @@
 Noise: sigma = Mx(0) / SNR on every point of Mx and My (Mx(0) = 1). Parameters: the N offsets and
 |J| on the template's edges. Both routes use the same optimiser (scipy ``least_squares``, ``trf``),
 the same forward-difference Jacobian (all columns evaluated as one batch of perturbed systems) and
-the same seeded starts (offsets within +-``offset_jitter`` Hz of the truth, as peak picking gives
+the same coarse-to-fine stages (first with a further 4 Hz broadening of model and data), the same
+seeded starts (offsets within +-``offset_jitter`` Hz of the truth, as peak picking gives
 them; |J| uniform in the task range):
 - ``exact``: every start refined with the exact block simulator; the lowest cost wins;
 - ``surrogate+exact``: every start refined with the surrogate; the lowest surrogate cost is then
@@ -36,10 +37,11 @@ from .systems import SpinSystem
 from .task import TASK_J_RANGE, TASK_TIMES, broaden, task_systems
 
 __all__ = ["FitOutcome", "cramer_rao_j", "exact_batch_forward", "fit_fid", "noisy_fid", "run_inverse_study", "starts",
-           "surrogate_batch_forward"]
+           "summarise", "surrogate_batch_forward"]
 
 BatchForward = Callable[[list[SpinSystem]], np.ndarray]  # systems -> (M, 2, T) broadened (Mx, My)
 FD_STEP = 1e-4  # Hz, forward differences
+COARSE_HZ = 4.0  # extra broadening of the first stage: a smoother cost landscape, fewer wrong basins
 
 
 def exact_batch_forward(linewidth_hz: float = 1.0) -> BatchForward:
@@ -104,6 +106,14 @@ class FitOutcome:
 
 
 def _lsq(fwd: BatchForward, template: SpinSystem, fid: np.ndarray, x0: np.ndarray, counter: list[int]) -> Any:
+    """Coarse to fine: a fit of both model and data broadened by a further COARSE_HZ, then the plain fit."""
+    for extra in (COARSE_HZ, 0.0):
+        res = _lsq_stage(fwd, template, fid, x0, counter, np.exp(-np.pi * extra * TASK_TIMES))
+        x0 = res.x
+    return res
+
+
+def _lsq_stage(fwd: BatchForward, template: SpinSystem, fid: np.ndarray, x0: np.ndarray, counter: list[int], weight: np.ndarray) -> Any:
     edges = _edges(template)
     n = template.n_spins
     lo = np.r_[x0[:n] - 10.0, np.full(len(edges), 1.0)]
@@ -115,14 +125,14 @@ def _lsq(fwd: BatchForward, template: SpinSystem, fid: np.ndarray, x0: np.ndarra
         out = fwd([_build(template, edges, th)])[0]
         counter[0] += 1
         last["x"], last["f"] = th.copy(), out
-        return (out - fid).ravel()
+        return ((out - fid) * weight).ravel()
 
     def jac(th: np.ndarray) -> np.ndarray:
         base = last["f"] if "x" in last and np.array_equal(last["x"], th) else fwd([_build(template, edges, th)])[0]
         pert = [_build(template, edges, th + FD_STEP * np.eye(th.size)[i]) for i in range(th.size)]
         cols = fwd(pert)
         counter[0] += len(pert)
-        return ((cols - base) / FD_STEP).reshape(th.size, -1).T
+        return ((cols - base) * weight / FD_STEP).reshape(th.size, -1).T
 
     return least_squares(resid, x0, jac=jac, bounds=(lo, hi), method="trf", x_scale=1.0, max_nfev=60)
 
@@ -153,53 +163,85 @@ def cramer_rao_j(truth: SpinSystem, snr: float) -> np.ndarray:
     return np.sqrt(np.diag(cov)[n:])
 
 
-def run_inverse_study(out: str | Path, sur: Any, n_values: Sequence[int] = (4, 6, 8), trials: Sequence[int] = (8, 5, 3),
-                      snrs: Sequence[float] = (20.0, 50.0), n_starts: int = 4, seed: int = 0, log: Any = print) -> dict:
-    """Both routes on the same noisy FIDs and starts; J RMSE vs CRB, success rate and wall time per (N, SNR)."""
+def _one_trial(task: tuple[int, float, int, int, int]) -> dict:
+    """Both routes on one noisy FID (run in a worker process: the pretrained surrogate, one thread)."""
+    import torch
+
+    from .fid_surrogate import FIDSurrogate
+
+    n, snr, k, n_starts, seed = task
+    torch.set_num_threads(1)
+    truth = task_systems(n, k + 1, seed=seed + 777)[k]
+    fid = noisy_fid(truth, snr, seed=seed * 1000 + k)
+    x0 = starts(truth, n_starts, seed=seed * 1000 + k)
+    jt = np.array([truth.couplings_hz[a, b] for a, b in _edges(truth)])
+    exact, fast = exact_batch_forward(), surrogate_batch_forward(FIDSurrogate.pretrained())
+    rec: dict[str, Any] = {"n_spins": n, "snr": snr, "trial": k, "crb": cramer_rao_j(truth, snr).tolist()}
+    for route, res in (("exact", fit_fid(exact, truth, fid, x0)), ("surrogate+exact", fit_fid(fast, truth, fid, x0, refine=exact))):
+        rec[route] = {"err": (res.couplings - jt).tolist(), "seconds": res.seconds, "evals": res.evaluations}
+    return rec
+
+
+def summarise(trials: list[dict]) -> list[dict]:
+    """Per (N, SNR, route): success rate, J RMSE over successful fits, RMS Cramer-Rao bound, mean wall time."""
+    rows = []
+    for n, snr in sorted({(t["n_spins"], t["snr"]) for t in trials}):
+        sel = [t for t in trials if (t["n_spins"], t["snr"]) == (n, snr)]
+        crb = float(np.sqrt(np.mean(np.concatenate([t["crb"] for t in sel]) ** 2)))
+        for route in ("exact", "surrogate+exact"):
+            fits = [t[route] for t in sel]
+            ok = [f for f in fits if np.max(np.abs(f["err"])) <= 1.0]
+            rmse = float(np.sqrt(np.mean(np.concatenate([f["err"] for f in ok]) ** 2))) if ok else float("nan")
+            rows.append({"n_spins": n, "snr": snr, "route": route, "trials": len(fits), "success_rate": len(ok) / len(fits),
+                         "j_rmse_hz": rmse, "crb_hz": crb, "rmse_over_crb": rmse / crb,
+                         "seconds_per_fit": float(np.mean([f["seconds"] for f in fits])),
+                         "evaluations_per_fit": float(np.mean([f["evals"] for f in fits]))})
+    return rows
+
+
+def run_inverse_study(out: str | Path, n_values: Sequence[int] = (4, 6, 8), trials: Sequence[int] = (8, 5, 3),
+                      snrs: Sequence[float] = (20.0, 50.0), n_starts: int = 4, seed: int = 0, jobs: int = 1, log: Any = print) -> dict:
+    """Both routes on the same noisy FIDs and starts, one task per (N, SNR, trial) on ``jobs`` processes.
+
+    Finished trials are kept in ``out/inverse_trials.json``: a rerun skips them (resumable).
+    """
+    import multiprocessing as mp
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    exact, fast = exact_batch_forward(), surrogate_batch_forward(sur)
-    rows = []
-    for n, n_trials in zip(n_values, trials, strict=True):
-        truths = task_systems(n, n_trials, seed=seed + 777)
-        for snr in snrs:
-            rec: dict[str, list] = {"exact": [], "surrogate+exact": []}
-            crb = []
-            for k, truth in enumerate(truths):
-                fid = noisy_fid(truth, snr, seed=seed * 1000 + k)
-                x0 = starts(truth, n_starts, seed=seed * 1000 + k)
-                jt = np.array([truth.couplings_hz[a, b] for a, b in _edges(truth)])
-                crb.append(cramer_rao_j(truth, snr))
-                for route, res in (("exact", fit_fid(exact, truth, fid, x0)), ("surrogate+exact", fit_fid(fast, truth, fid, x0, refine=exact))):
-                    rec[route].append({"err": res.couplings - jt, "seconds": res.seconds, "evals": res.evaluations})
-            crb_rms = float(np.sqrt(np.mean(np.concatenate(crb) ** 2)))
-            for route, fits in rec.items():
-                ok = [f for f in fits if np.max(np.abs(f["err"])) <= 1.0]
-                rmse = float(np.sqrt(np.mean(np.concatenate([f["err"] for f in ok]) ** 2))) if ok else float("nan")
-                rows.append({"n_spins": n, "snr": snr, "route": route, "trials": len(fits), "success_rate": len(ok) / len(fits),
-                             "j_rmse_hz": rmse, "crb_hz": crb_rms, "rmse_over_crb": rmse / crb_rms,
-                             "seconds_per_fit": float(np.mean([f["seconds"] for f in fits])),
-                             "evaluations_per_fit": float(np.mean([f["evals"] for f in fits]))})
-                log(json.dumps(rows[-1]))
-            (out / "inverse.json").write_text(json.dumps({"rows": rows, "n_starts": n_starts, "seed": seed}, indent=1))
-    return {"rows": rows}
+    store = out / "inverse_trials.json"
+    done: list[dict] = json.loads(store.read_text()) if store.exists() else []
+    have = {(t["n_spins"], t["snr"], t["trial"]) for t in done}
+    tasks = [(n, float(snr), k, n_starts, seed) for n, c in zip(n_values, trials, strict=True) for snr in snrs for k in range(c)
+             if (n, float(snr), k) not in have]
+    tasks.sort(key=lambda t: -t[0])  # the expensive N first
+    with mp.get_context("fork").Pool(jobs) as pool:
+        for rec in pool.imap_unordered(_one_trial, tasks):
+            done.append(rec)
+            store.write_text(json.dumps(done))
+            log(f"N={rec['n_spins']} SNR={rec['snr']:g} trial {rec['trial']}: exact {rec['exact']['seconds']:.1f} s, "
+                f"surrogate+exact {rec['surrogate+exact']['seconds']:.1f} s")
+    res = {"rows": summarise(done), "n_starts": n_starts, "seed": seed}
+    (out / "inverse.json").write_text(json.dumps(res, indent=1))
+    for r in res["rows"]:
+        log(json.dumps(r))
+    return res
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m labkit.nmr_fno.fid_inverse --out DIR [--n 4,6,8 --trials 8,5,3 --starts 4]`` (pretrained surrogate)."""
-    from .fid_surrogate import FIDSurrogate
-
+    """``python -m labkit.nmr_fno.fid_inverse --out DIR [--n 4,6,8 --trials 8,5,3 --starts 4 --jobs 16]`` (pretrained surrogate)."""
     ap = argparse.ArgumentParser(prog="python -m labkit.nmr_fno.fid_inverse")
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", default="4,6,8")
     ap.add_argument("--trials", default="8,5,3")
     ap.add_argument("--starts", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1)
     a = ap.parse_args(argv)
     n_values, trials = [int(x) for x in a.n.split(",")], [int(x) for x in a.trials.split(",")]
     if len(n_values) != len(trials):
         raise SystemExit("--trials: needs one count per N in --n")
-    run_inverse_study(a.out, FIDSurrogate.pretrained(), n_values, trials, n_starts=a.starts, seed=a.seed)
+    run_inverse_study(a.out, n_values, trials, n_starts=a.starts, seed=a.seed, jobs=a.jobs)
     return 0
 
 
