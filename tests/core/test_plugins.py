@@ -51,7 +51,7 @@ def test_lazy_factories_resolve_by_full_or_bare_name(with_plugins, monkeypatch):
     registry = PluginRegistry.discover()
     assert registry.resolve("labkit_simulators", "square")(3) == 9
     assert registry.resolve("labkit_simulators", "toy:square")(4) == 16
-    with pytest.raises(LabkitError, match="simulators 'cube' is not registered; available: toy:square"):
+    with pytest.raises(LabkitError, match="simulator 'cube' is not registered; available: toy:square"):
         registry.resolve("labkit_simulators", "cube")
 
 

@@ -1,4 +1,4 @@
-"""The ``labkit`` command: list, info, run, bench."""
+"""The ``labkit`` command: list, info, run, show, bench."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="start over in a used run folder (deletes it)")
     run.add_argument("--device", default="auto", choices=DEVICES)
     run.add_argument("--seed", type=int, default=None, help="random seed (default 0; a resumed run keeps its own)")
+
+    show = sub.add_parser("show", help="a run folder: config, status, headline results, artifacts, figures")
+    show.add_argument("run_dir", metavar="RUN")
 
     bench = sub.add_parser("bench", help="run the pytest-benchmark suites (tests/benchmarks/<plugin>)")
     bench.add_argument("plugin", nargs="?", help="only this plugin's suite")
@@ -155,6 +158,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from labkit.core.runs import load_run
+
+    run = load_run(args.run_dir)
+    console = Console(width=140)
+    console.print(f"[bold]{run.experiment}[/bold] in {run.path}: {run.status}", highlight=False)
+    details = [f"seed {run.seed}", f"preset {run.preset}", f"device {run.device}"]
+    if run.wall_time_s is not None:
+        details.append(f"{run.wall_time_s:.1f} s")
+    console.print("  " + ", ".join(details), highlight=False)
+    if run.error:
+        console.print(f"  [red]error[/red]: {run.error}", highlight=False)
+    if run.missing:
+        console.print("  missing (an earlier labkit, or an unfinished run): " + ", ".join(run.missing), highlight=False)
+    for title, rows in (("config", run.config), ("headline results", run.headline), ("artifacts", run.artifacts)):
+        if not rows:
+            continue
+        table = Table(title=title, show_header=False, title_justify="left")
+        table.add_column("name")
+        table.add_column("value", overflow="fold")
+        for key, value in rows.items():
+            table.add_row(str(key), value if isinstance(value, str) else repr(value))
+        console.print(table)
+    for figure in run.figures:
+        console.print(f"figure: {figure}", highlight=False)
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if not root.is_dir():
@@ -171,7 +205,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=os.environ.copy())
 
 
-_COMMANDS = {"list": _cmd_list, "info": _cmd_info, "run": _cmd_run, "bench": _cmd_bench}
+_COMMANDS = {"list": _cmd_list, "info": _cmd_info, "run": _cmd_run, "show": _cmd_show, "bench": _cmd_bench}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

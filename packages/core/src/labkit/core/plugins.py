@@ -173,11 +173,15 @@ class PluginRegistry:
         return {e.plugin: e for e in self.experiments().values() if e.experiment.flagship}
 
     def factories(self, hook_name: str) -> dict[str, tuple[str, Any]]:
-        """``plugin:name -> (plugin, factory)`` for one of the name -> factory hooks."""
+        """``plugin:name -> (plugin, factory)`` for one of the name -> factory hooks (core's optimizers included)."""
         if hook_name not in hookspecs.REGISTRY_HOOKS:
             raise ValueError(f"hook_name must be one of {hookspecs.REGISTRY_HOOKS}, got {hook_name!r}")
         if hook_name not in self._factories:
             table: dict[str, tuple[str, Any]] = {}
+            if hook_name == "labkit_optimizers":
+                from labkit.core.optimizers import BUILTIN_OPTIMIZERS
+
+                table.update({f"core:{name}": ("core", ref) for name, ref in BUILTIN_OPTIMIZERS.items()})
             for plugin, mapping in self._call_each(hook_name):
                 if not isinstance(mapping, Mapping):
                     self.plugins[plugin].error = f"{hook_name}() must return a mapping, got {type(mapping).__name__}"
@@ -191,7 +195,7 @@ class PluginRegistry:
         """Return the factory registered as ``name`` (``plugin:name``, or a bare unique name)."""
         table = self.factories(hook_name)
         matches = [k for k in table if k == name or k.partition(":")[2] == name]
-        kind = hook_name.removeprefix("labkit_")
+        kind = hook_name.removeprefix("labkit_").removesuffix("s")
         if len(matches) != 1:
             detail = "is ambiguous between " + ", ".join(matches) if matches else "is not registered"
             raise LabkitError(f"{kind} {name!r} {detail}; available: {', '.join(sorted(table)) or 'none'}")

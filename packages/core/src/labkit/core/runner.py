@@ -19,6 +19,7 @@ from labkit.core.config import config_to_dict, load_config_file
 from labkit.core.context import RunContext
 from labkit.core.devices import resolve_device
 from labkit.core.plugins import ExperimentEntry, PluginRegistry
+from labkit.core.runs import LAYOUT
 from labkit.core.seeding import seed_everything
 
 
@@ -94,19 +95,21 @@ def run_experiment(
     out.mkdir(parents=True, exist_ok=True)
     if not used:
         atomic_write_json(out / "config.json", {
-            "experiment": full_name, "preset": preset, "seed": seed, "config": config_to_dict(config),
+            "experiment": full_name, "preset": preset, "seed": seed, "config": config_to_dict(config), "layout": LAYOUT,
         })
-    return _execute(entry, config, out, preset, seed, resolved_device, resume=used, echo=echo)
+    return _execute(entry, config, out, preset, seed, resolved_device, resume=used, echo=echo, registry=registry)
 
 
-def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None, seed: int, device: str, *, resume: bool, echo: bool) -> RunOutcome:
+def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None, seed: int, device: str, *, resume: bool, echo: bool,
+             registry: PluginRegistry | None = None) -> RunOutcome:
     log = _make_logger(out, echo)
     progress = _read_json(out / "progress.json") or {}
     progress.update(status="running", device=device, started=time.time())
     atomic_write_json(out / "progress.json", progress)
     log.info("%s %s in %s (seed %d, device %s, preset %s)", "resuming" if resume else "starting", entry.full_name, out, seed, device, preset)
     seed_everything(seed)
-    ctx = RunContext(config=config, out_dir=out, seed=seed, device=device, log=log, preset=preset, resume=resume)
+    ctx = RunContext(config=config, out_dir=out, seed=seed, device=device, log=log, preset=preset, resume=resume,
+                     plugin=entry.plugin, experiment=entry.full_name, registry=registry)
     start = time.perf_counter()
     try:
         results = entry.experiment.run(ctx)

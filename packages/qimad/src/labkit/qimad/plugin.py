@@ -13,8 +13,11 @@ from labkit.core import hookimpl
 
 @hookimpl
 def labkit_optimizers() -> dict[str, Any]:
-    """The QIMAD optimizer, as a lazy ``module:attr`` factory (keeps ``labkit list`` fast)."""
-    return {"qimad": "labkit.qimad._optimizer:QIMADTorch"}
+    """QIMAD, as a lazy ``module:attr`` factory with labkit's optimizer signature (keeps ``labkit list`` fast).
+
+    ``ctx.resolve("optimizer", "qimad")(params, lr=..., seed=..., total_steps=..., num_agents=4)``.
+    """
+    return {"qimad": "labkit.qimad._factory:qimad_optimizer"}
 
 
 @hookimpl
