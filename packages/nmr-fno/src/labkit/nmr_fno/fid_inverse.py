@@ -37,7 +37,7 @@ from .systems import SpinSystem
 from .task import TASK_J_RANGE, TASK_TIMES, broaden, task_systems
 
 __all__ = ["FitOutcome", "cramer_rao_j", "exact_batch_forward", "fit_fid", "noisy_fid", "run_inverse_study", "starts",
-           "summarise", "surrogate_batch_forward"]
+           "inverse_trial", "summarise", "surrogate_batch_forward"]
 
 BatchForward = Callable[[list[SpinSystem]], np.ndarray]  # systems -> (M, 2, T) broadened (Mx, My)
 FD_STEP = 1e-4  # Hz, forward differences
@@ -169,13 +169,17 @@ def _one_trial(task: tuple[int, float, int, int, int]) -> dict:
 
     from .fid_surrogate import FIDSurrogate
 
-    n, snr, k, n_starts, seed = task
     torch.set_num_threads(1)
+    return inverse_trial(FIDSurrogate.pretrained(), *task)
+
+
+def inverse_trial(sur: Any, n: int, snr: float, k: int, n_starts: int, seed: int) -> dict:
+    """Trial ``k`` at (N, SNR): both routes from the same starts; errors of |J|, wall time, evaluations, CRB."""
     truth = task_systems(n, k + 1, seed=seed + 777)[k]
     fid = noisy_fid(truth, snr, seed=seed * 1000 + k)
     x0 = starts(truth, n_starts, seed=seed * 1000 + k)
     jt = np.array([truth.couplings_hz[a, b] for a, b in _edges(truth)])
-    exact, fast = exact_batch_forward(), surrogate_batch_forward(FIDSurrogate.pretrained())
+    exact, fast = exact_batch_forward(), surrogate_batch_forward(sur)
     rec: dict[str, Any] = {"n_spins": n, "snr": snr, "trial": k, "crb": cramer_rao_j(truth, snr).tolist()}
     for route, res in (("exact", fit_fid(exact, truth, fid, x0)), ("surrogate+exact", fit_fid(fast, truth, fid, x0, refine=exact))):
         rec[route] = {"err": (res.couplings - jt).tolist(), "seconds": res.seconds, "evals": res.evaluations}

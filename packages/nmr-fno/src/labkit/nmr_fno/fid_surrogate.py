@@ -39,6 +39,7 @@ __all__ = ["KINDS", "PRETRAINED_FILE", "FIDSpec", "FIDSurrogate", "pair_transfer
 
 KINDS = ("lines", "fno")
 PRETRAINED_FILE = "pretrained/fid_surrogate.pt"
+ARTIFACT_NAME = "surrogate"  # the artifact a run stores its trained surrogate under
 
 
 @dataclass
@@ -185,6 +186,13 @@ class FIDSurrogate:
         model.load_state_dict(state["model"])
         return cls(state["kind"], model, spec)
 
+    def save_artifact(self, ctx: Any, name: str = ARTIFACT_NAME) -> Path:
+        """Store as run artifact ``name`` (weights as safetensors, kind/spec/architecture as JSON)."""
+        st = self.state_dict()
+        return ctx.save_artifact(name, st["model"], factory="fid-surrogate", kind="model",
+                                 config={"kind": st["kind"], "spec": st["spec"], "architecture": st["architecture"]},
+                                 description=f"FID surrogate ({self.kind}) for N in {self.spec.n_spins}, 1 s / 512-point task")
+
     def save(self, path: str | Path) -> None:
         """Write the surrogate atomically to ``path`` (a torch file of tensors and plain values)."""
         import torch
@@ -196,11 +204,22 @@ class FIDSurrogate:
         atomic_write_bytes(Path(path), buf.getvalue())
 
     @classmethod
-    def load(cls, path: str | Path) -> FIDSurrogate:
-        """Load a surrogate written by :meth:`save` (``weights_only``: no code is unpickled)."""
+    def load(cls, source: Any) -> FIDSurrogate:
+        """From a loaded run (``labkit.core.load_run``), a run folder, or a file written by :meth:`save`.
+
+        A run gives its ``surrogate`` artifact (checksum verified by core); a file is read with
+        ``weights_only`` (no code is unpickled).
+        """
         import torch
 
-        return cls.from_state_dict(torch.load(Path(path), map_location="cpu", weights_only=True))
+        if hasattr(source, "artifact"):
+            return source.artifact(ARTIFACT_NAME)
+        path = Path(source)
+        if path.is_dir():
+            from labkit.core import load_run
+
+            return load_run(path).artifact(ARTIFACT_NAME)
+        return cls.from_state_dict(torch.load(path, map_location="cpu", weights_only=True))
 
     @classmethod
     def pretrained(cls) -> FIDSurrogate:
@@ -214,3 +233,10 @@ class FIDSurrogate:
             import torch
 
             return cls.from_state_dict(torch.load(io.BytesIO(fh.read()), map_location="cpu", weights_only=True))
+
+
+def surrogate_from_artifact(config: dict, tensors: dict) -> FIDSurrogate:
+    """The registered model factory (``nmr-fno:fid-surrogate``): rebuild from an artifact's config and tensors."""
+    import torch
+
+    return FIDSurrogate.from_state_dict({**config, "model": {k: torch.as_tensor(np.asarray(v)) for k, v in tensors.items()}})

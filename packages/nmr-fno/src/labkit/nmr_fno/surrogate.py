@@ -214,6 +214,16 @@ class Surrogate:
 
         return FIDSurrogate.pretrained()
 
+    @staticmethod
+    def load(source):  # -> FIDSurrogate
+        """The FID surrogate of a loaded run (``labkit.core.load_run``), a run folder, or a saved file.
+
+        Returns a :class:`labkit.nmr_fno.fid_surrogate.FIDSurrogate` (see :meth:`pretrained`).
+        """
+        from labkit.nmr_fno.fid_surrogate import FIDSurrogate
+
+        return FIDSurrogate.load(source)
+
     @classmethod
     def from_state_dict(cls, state: dict) -> Surrogate:
         """Rebuild a surrogate saved with :meth:`state_dict`."""
