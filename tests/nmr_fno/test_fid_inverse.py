@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from labkit.nmr_fno.fid_inverse import cramer_rao_j, exact_batch_forward, fit_fid, noisy_fid, starts, summarise, surrogate_batch_forward
+from labkit.nmr_fno.fid_inverse import (
+    cramer_rao_j,
+    exact_batch_forward,
+    fit_fid,
+    noisy_fid,
+    starts,
+    summarise,
+    surrogate_batch_forward,
+)
 from labkit.nmr_fno.fid_surrogate import FIDSurrogate
 from labkit.nmr_fno.systems import SpinSystem
 

@@ -16,7 +16,7 @@ def test_every_consumer_reads_the_table():
     from labkit.nmr_fno.simulate import METHODS
     from labkit.nmr_fno.timing import TIMED_METHODS
 
-    assert METHODS == tuple(METHOD_TABLE)
+    assert tuple(METHOD_TABLE) == METHODS
     assert plugin.labkit_simulators() == {m: i.factory for m, i in METHOD_TABLE.items()}
     assert TIMED_METHODS == _CLASSICAL == methods_with("timed") == tuple(ScalingConfig().methods)
     for m in methods_with("dataset"):

@@ -36,8 +36,18 @@ from scipy.optimize import least_squares
 from .systems import SpinSystem
 from .task import TASK_J_RANGE, TASK_TIMES, broaden, task_systems
 
-__all__ = ["FitOutcome", "cramer_rao_j", "exact_batch_forward", "fit_fid", "noisy_fid", "run_inverse_study", "starts",
-           "inverse_trial", "summarise", "surrogate_batch_forward"]
+__all__ = [
+    "FitOutcome",
+    "cramer_rao_j",
+    "exact_batch_forward",
+    "fit_fid",
+    "inverse_trial",
+    "noisy_fid",
+    "run_inverse_study",
+    "starts",
+    "summarise",
+    "surrogate_batch_forward",
+]
 
 BatchForward = Callable[[list[SpinSystem]], np.ndarray]  # systems -> (M, 2, T) broadened (Mx, My)
 FD_STEP = 1e-4  # Hz, forward differences
