@@ -39,6 +39,7 @@ class SurrogateTrainConfig:
     optimizer: str = option("adamw", help="optimizer", choices=("adamw", "qimad"))
     mc_passes: int = option(10, help="MC-dropout passes", min=2)
     torch_threads: int = option(0, help="torch intra-op threads (0: leave torch's default)", min=0)
+    surrogate_run: str = option("", help="run folder of nmr-fno:surrogate whose train-surrogate.pt is used read-only (empty: train here)")
 
     def validate(self) -> None:
         if len(self.train_counts) != len(self.n_spins):
