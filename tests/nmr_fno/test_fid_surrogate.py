@@ -125,3 +125,12 @@ def test_installed_wheel_loads_and_predicts_fresh_systems(wheel, tmp_path):
     )
     res = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
+
+
+def test_readme_use_a_trained_model_example_runs():
+    import re
+
+    readme = (PKG / "README.md").read_text()
+    section = readme[readme.index("### Use a trained model"):]
+    block = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    exec(compile(block, "README:Use a trained model", "exec"), {})
