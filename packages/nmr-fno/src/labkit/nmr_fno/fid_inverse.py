@@ -237,11 +237,11 @@ def run_inverse_study(out: str | Path, n_values: Sequence[int] = (4, 6, 8), tria
             store.write_text(json.dumps(done))
             log(f"N={rec['n_spins']} SNR={rec['snr']:g} trial {rec['trial']}: exact {rec['exact']['seconds']:.1f} s, "
                 f"surrogate+exact {rec['surrogate+exact']['seconds']:.1f} s")
-    res = {"rows": summarise(done), "n_starts": n_starts, "seed": seed}
-    (out / "inverse.json").write_text(json.dumps(res, indent=1))
-    for r in res["rows"]:
+    rows = summarise(done)
+    (out / "inverse.json").write_text(json.dumps({"rows": rows, "n_starts": n_starts, "seed": seed}, indent=1))
+    for r in rows:
         log(json.dumps(r))
-    return res
+    return {"rows": rows, "n_starts": n_starts, "seed": seed}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -145,7 +145,7 @@ def run_study(
     res["data"] = {"seconds": time.perf_counter() - t0, "train_systems": tr.count(),
                    "exact_s_per_trajectory_train": tr.seconds_per_trajectory}
     log(f"data: {tr.count()} training systems in {res['data']['seconds']:.1f} s ({device})")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in eval_n:
         exact = _exact_broadened(te, n)
         fo = broaden(first_order_fid(te.systems(n)), TASK_TIMES)
@@ -164,7 +164,7 @@ def run_study(
         t1 = time.perf_counter()
         hist = train_fid(sur, tr, FIDTrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed),
                          checkpoint=out / f"train-{kind}.ckpt", log=log)
-        res["training"][kind] = {"seconds": time.perf_counter() - t1, "final_loss": hist[-1]["loss"], "epochs": len(hist),
+        res["training"][kind] = {"seconds": float(time.perf_counter() - t1), "final_loss": hist[-1]["loss"], "epochs": len(hist),
                                  "parameters": sum(p.numel() for p in sur.model.parameters())}
         sur.save(out / ("fid_surrogate.pt" if kind == "lines" else f"fid_{kind}.pt"))
         for row in rows:

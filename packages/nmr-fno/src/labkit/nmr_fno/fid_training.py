@@ -115,7 +115,7 @@ def train_fid(
     for epoch in range(len(history), st.epochs):
         rng = np.random.default_rng([st.seed, epoch])
         order = [(n, idx) for n in systems for idx in np.array_split(rng.permutation(len(systems[n])), -(-len(systems[n]) // st.batch_size))]
-        rng.shuffle(order)  # type: ignore[arg-type]
+        rng.shuffle(order)
         model.train()
         total, t0 = 0.0, time.perf_counter()
         for n, idx in order:

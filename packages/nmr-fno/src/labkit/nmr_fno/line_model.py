@@ -75,15 +75,17 @@ class LineNet(nn.Module):
         self.node0 = _mlp(2, h, h)
         self.message = nn.ModuleList(_mlp(2 * h + 4, h, h) for _ in range(cfg.rounds))
         self.update = nn.ModuleList(_mlp(2 * h, h, h) for _ in range(cfg.rounds))
+        last = nn.Linear(cfg.head_width, 2 * 2**k)
+        nn.init.zeros_(last.weight)  # start exactly at the first-order solution
+        nn.init.zeros_(last.bias)
         self.head = nn.Sequential(
             nn.Linear(h + k * (4 + h), cfg.head_width), nn.GELU(),
             nn.Linear(cfg.head_width, cfg.head_width), nn.GELU(),
-            nn.Linear(cfg.head_width, 2 * 2**k),
+            last,
         )
-        nn.init.zeros_(self.head[-1].weight)  # start exactly at the first-order solution
-        nn.init.zeros_(self.head[-1].bias)
-        signs = torch.tensor([[1.0 if (line >> s) & 1 else -1.0 for s in range(k)] for line in range(2**k)])
-        self.register_buffer("signs", signs, persistent=False)  # (L, K)
+        self.signs: torch.Tensor
+        self.register_buffer("signs", torch.tensor([[1.0 if (line >> s) & 1 else -1.0 for s in range(k)] for line in range(2**k)]),
+                             persistent=False)  # (L, K)
 
     def architecture(self) -> dict:
         """The config as a plain dict."""
