@@ -91,7 +91,9 @@ class FIDSurrogate:
         if kind not in KINDS:
             raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
         self.kind, self.model, self.spec = kind, model, spec
-        self.times = TASK_TIMES.copy()
+        model.eval()  # inference mode by default; train_fid switches to training and back
+        self.times = TASK_TIMES.copy()  # the uniform task grid t_m = m / 512 s (the line model's fast path relies on it)
+        self._times_cache: dict[str, Any] = {}
 
     @classmethod
     def build(cls, kind: str, spec: FIDSpec | None = None, **sizes: Any) -> FIDSurrogate:
@@ -120,7 +122,10 @@ class FIDSurrogate:
             from .line_model import systems_to_tensors
 
             nu, jm = systems_to_tensors(systems, dt)
-            re, im = self.model(nu.to(dev), jm.to(dev), torch.as_tensor(self.times, dtype=dt, device=dev))
+            key = (dt, dev)
+            if self._times_cache.get("key") != key:  # the grid as a tensor, made once per dtype and device
+                self._times_cache = {"key": key, "t": torch.as_tensor(self.times, dtype=dt, device=dev)}
+            re, im = self.model(nu.to(dev), jm.to(dev), self._times_cache["t"], step=float(self.times[1]))
             return re, im, None
         from .surrogate import encode_systems
 
@@ -150,7 +155,8 @@ class FIDSurrogate:
         for i, s in enumerate(systems):
             groups.setdefault(s.n_spins, []).append(i)
         was = self.model.training
-        self.model.eval()
+        if was:  # Module.train/eval walk every submodule: only when the mode changes
+            self.model.eval()
         with torch.no_grad():
             for idx in groups.values():
                 for start in range(0, len(idx), batch_size):
@@ -159,7 +165,8 @@ class FIDSurrogate:
                     re, im, z = self.forward_torch(sub)
                     mx[part], my[part] = re.double().cpu().numpy(), im.double().cpu().numpy()
                     iz[part] = z.double().cpu().numpy() if z is not None else pair_transfer_i1z(sub, self.times)
-        self.model.train(was)
+        if was:
+            self.model.train()
         return {"t": self.times.copy(), "Mx": broaden(mx, self.times, linewidth_hz), "My": broaden(my, self.times, linewidth_hz), "I1z": iz}
 
     # -- persistence ---------------------------------------------------------------------------

@@ -143,4 +143,5 @@ def train_fid(
             buf = io.BytesIO()
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "history": history}, buf)
             atomic_write_bytes(ck, buf.getvalue())
+    model.eval()
     return history

@@ -133,13 +133,13 @@ class LineNet(nn.Module):
         rest.scatter_(2, top, 0.0)
         return freq, amp, rest
 
-    def forward(self, nu: torch.Tensor, jm: torch.Tensor, times: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unbroadened (Mx, My), each (B, T), on ``times`` (s)."""
+    def forward(self, nu: torch.Tensor, jm: torch.Tensor, times: torch.Tensor, step: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Unbroadened (Mx, My), each (B, T), on ``times`` (s); ``step``: dt when the caller knows t_m = m dt."""
         freq, amp, rest = self.lines(nu, jm)
         t = times.to(freq.dtype)
         n = nu.shape[1]
         w = amp / amp.shape[-1]
-        step = _uniform_step(t)
+        step = _uniform_step(t) if step is None else step
         if step is None:
             ph = 2 * torch.pi * freq[..., None] * t  # (B, N, L, T)
             re = torch.einsum("bnl,bnlt->bnt", w, torch.cos(ph))
