@@ -98,3 +98,16 @@ def test_studies_reuse_a_flagship_surrogate_read_only_and_scaling_pairs_speedup_
         assert (r["speedup_vs_fastest"] is None) == (r["method"] == "surrogate" and r["rmse"] is None)
     assert any(r["method"] == "surrogate" and r["n_spins"] == 6 and r["speedup_vs_fastest"] is None for r in res["rows"])
     assert res["headline"]["N"] == 4 and res["headline"]["surrogate_rmse"] > 0
+
+
+def test_flagship_run_artifact_reloads_in_a_fresh_process(labkit_run, tmp_path):
+    import subprocess
+    import sys
+
+    res = labkit_run("nmr-fno:surrogate", preset="quick", overrides={**TINY, "timing_repeats": 1, "timing_batch": 4}, out_dir=tmp_path / "f")
+    code = ("import json; from labkit.core import load_run; from labkit.nmr_fno import Surrogate, random_system\n"
+            f"run = load_run({str(tmp_path / 'f')!r}); sur = Surrogate.load(run)\n"
+            "assert type(sur).__name__ == 'Surrogate', type(sur)\n"
+            "print(json.dumps(sur.predict([random_system(4, 'chain', seed=123)], check_range=False)[0, 0, :16].tolist()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert max(abs(a - b) for a, b in zip(json.loads(out), res["probe_mx"], strict=True)) <= 1e-12
