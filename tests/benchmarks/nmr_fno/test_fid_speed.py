@@ -45,11 +45,12 @@ def test_surrogate_vs_exact_ratio_n10_batch1(benchmark, sur):
     assert min(ratios) > 5.0  # a loose floor for a loaded CI machine; the target (30x) is read from extra_info
 
 
+@pytest.mark.parametrize("eigh", ["device", "cpu-pool"])
 @pytest.mark.parametrize("batch", [1, 64])
-def test_batched_simulation_cpu_n8(benchmark, batch):
+def test_batched_simulation_cpu_n8(benchmark, batch, eigh):
     benchmark.group = "simulate_batch N=8 CPU (per call)"
     systems = task_systems(8, batch, seed=6)
-    out = benchmark.pedantic(simulate_batch, args=(systems, TASK_TIMES), kwargs={"observables": OBS}, rounds=3, iterations=1)
+    out = benchmark.pedantic(simulate_batch, args=(systems, TASK_TIMES), kwargs={"observables": OBS, "eigh": eigh}, rounds=3, iterations=1)
     benchmark.extra_info["s_per_trajectory"] = benchmark.stats.stats.median / batch
     assert out["Mx"].shape == (batch, 512)
 
@@ -64,6 +65,8 @@ def test_batched_simulation_and_surrogate_cuda_n10(benchmark, sur, batch):
     gpu = FIDSurrogate.from_state_dict(sur.state_dict())
     gpu.model.to("cuda")
     ex = measure(simulate_batch, systems, TASK_TIMES, device="cuda", observables=OBS, warmup=1, repeats=3, sync="cuda").median
+    pool = measure(simulate_batch, systems, TASK_TIMES, device="cuda", observables=OBS, eigh="cpu-pool", warmup=1, repeats=3, sync="cuda").median
     su = measure(gpu.predict, systems, check_range=False, warmup=2, repeats=5, sync="cuda").median
-    benchmark.extra_info.update(exact_s_per_trajectory=ex / batch, surrogate_s_per_trajectory=su / batch, speedup=ex / su)
+    benchmark.extra_info.update(exact_s_per_trajectory=ex / batch, exact_cpu_pool_s_per_trajectory=pool / batch,
+                                surrogate_s_per_trajectory=su / batch, speedup=ex / su, speedup_vs_cpu_pool=pool / su)
     benchmark.pedantic(gpu.predict, args=(systems,), kwargs={"check_range": False}, rounds=3, iterations=1)
