@@ -28,6 +28,26 @@ def test_flagship_tiny_writes_results_and_resumes(labkit_run, tmp_path):
     assert [r["rmse"] for r in again["per_n"]] == [r["rmse"] for r in res["per_n"]]
 
 
+def test_run_restores_the_thread_setting(labkit_run, tmp_path, monkeypatch):
+    """torch_threads holds inside the run only: the setting before the run is back afterwards."""
+    import labkit.nmr_fno.surrogate_pipeline as pipeline
+
+    seen = []
+    evaluate = pipeline.evaluate_per_n
+    monkeypatch.setattr(pipeline, "evaluate_per_n", lambda *a, **k: seen.append(torch.get_num_threads()) or evaluate(*a, **k))
+    torch.set_num_threads(2)
+    labkit_run("nmr-fno:topology", preset="quick", overrides=TINY, out_dir=tmp_path / "run")
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == 2
+
+
+def test_qimad_with_weight_decay_is_a_config_error(labkit_run):
+    from labkit.core import ConfigError, LabkitError
+
+    with pytest.raises((ConfigError, LabkitError), match="weight_decay"):
+        labkit_run("nmr-fno:surrogate", preset="quick", overrides={**TINY, "optimizer": "qimad"})
+
+
 def test_bad_config_is_rejected(labkit_run):
     from labkit.core import ConfigError, LabkitError
 

@@ -75,18 +75,23 @@ def test_training_resumes_exactly_after_kill(tmp_path):
         assert torch.equal(a, b)
 
 
-def test_training_bad_input():
+def _qimad(tmp_path):
+    """QIMAD through core's registry, as an experiment selects it."""
+    return _ctx(tmp_path, False).resolve("optimizer", "qimad")
+
+
+def test_training_bad_input(tmp_path):
     sur = _surrogate()
     x, y = _synthetic(4)
     y[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         train_surrogate(sur, x, y, TrainSettings(epochs=1))
-    with pytest.raises(ValueError, match="optimizer"):
-        train_surrogate(sur, x, np.nan_to_num(y), TrainSettings(epochs=1, optimizer="sgd"))
+    with pytest.raises(ValueError, match="weight_decay"):  # QIMAD has none: refused, not ignored
+        train_surrogate(sur, x, np.nan_to_num(y), TrainSettings(epochs=1), optimizer=_qimad(tmp_path))
 
 
-def test_training_with_qimad_runs_and_learns():
+def test_training_with_qimad_runs_and_learns(tmp_path):
     x, y = _synthetic()
     sur = _surrogate()
-    hist = train_surrogate(sur, x, y, TrainSettings(epochs=4, batch_size=8, optimizer="qimad", lr=3e-3))
+    hist = train_surrogate(sur, x, y, TrainSettings(epochs=4, batch_size=8, lr=3e-3, weight_decay=0.0), optimizer=_qimad(tmp_path))
     assert np.isfinite(hist[-1]["mse"]) and hist[-1]["mse"] < hist[0]["mse"]

@@ -4,7 +4,7 @@ Data are exact trajectories from the batched sector-eigh simulator (float64, CPU
 :func:`labkit.nmr_fno.task.task_systems` draws; each (seed, N) gives its own reproducible stream.
 Training minimises the mean over systems of ||w (pred - exact)||^2 / ||w exact||^2 with
 w(t) = exp(-pi * linewidth * t), i.e. the squared task metric (plus the I1z MSE for the FNO kind),
-with AdamW and cosine annealing; batches hold one N each. A checkpoint file makes it resumable.
+with AdamW (or any factory of core's optimizer contract) and one-cycle annealing; batches hold one N each. A checkpoint file makes it resumable.
 
 Example:
     >>> from labkit.nmr_fno.fid_surrogate import FIDSpec, FIDSurrogate
@@ -21,8 +21,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from labkit.core.optimizers import adamw
 
 from .fid_surrogate import FIDSurrogate
 from .systems import SpinSystem
@@ -74,7 +77,7 @@ def make_fid_data(counts: Mapping[int, int], seed: int, device: str = "cpu", chu
 
 @dataclass
 class FIDTrainSettings:
-    """AdamW + cosine annealing over ``epochs``; batches of one N."""
+    """Optimizer (AdamW by default) + one-cycle annealing over ``epochs``; batches of one N."""
 
     epochs: int = 40
     batch_size: int = 64
@@ -90,8 +93,14 @@ def train_fid(
     settings: FIDTrainSettings | None = None,
     checkpoint: str | Path | None = None,
     log: Callable[[str], None] | None = None,
+    optimizer: Callable[..., Any] = adamw,
 ) -> list[dict]:
-    """Train ``sur`` in place on ``data``; resumes from ``checkpoint`` (written every epoch) when it exists."""
+    """Train ``sur`` in place on ``data``; resumes from ``checkpoint`` (written every epoch) when it exists.
+
+    ``optimizer`` is a factory of core's contract (``ctx.resolve("optimizer", name)`` in an experiment),
+    called as ``optimizer(params, lr=, weight_decay=, seed=, total_steps=)``; its step is taken through a
+    closure, so swarm methods work too.
+    """
     import torch
 
     st = settings or FIDTrainSettings()
@@ -102,7 +111,7 @@ def train_fid(
     systems = {n: data.systems(n) for n in data.vectors}
     target = {n: torch.as_tensor(np.stack([data.mx[n], data.my[n], data.i1z[n]], 1), dtype=dt, device=dev) for n in data.vectors}
     batches_per_epoch = sum(-(-len(s) // st.batch_size) for s in systems.values())
-    opt = torch.optim.AdamW(model.parameters(), lr=st.lr, weight_decay=st.weight_decay)
+    opt = optimizer(model.parameters(), lr=st.lr, weight_decay=st.weight_decay, seed=st.seed, total_steps=st.epochs * batches_per_epoch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=st.lr, total_steps=st.epochs * batches_per_epoch, pct_start=0.05)
     history: list[dict] = []
     ck = Path(checkpoint) if checkpoint else None
@@ -120,18 +129,25 @@ def train_fid(
         total, t0 = 0.0, time.perf_counter()
         for n, idx in order:
             y = target[n][torch.as_tensor(idx, device=dev)]
-            re, im, z = sur.forward_torch([systems[n][i] for i in idx])
-            num = (((re - y[:, 0]) * w) ** 2 + ((im - y[:, 1]) * w) ** 2).sum(-1)
-            den = ((y[:, 0] * w) ** 2 + (y[:, 1] * w) ** 2).sum(-1)
-            loss = (num / den).mean()
-            if z is not None:
-                loss = loss + ((z - y[:, 2]) ** 2).mean()
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            batch = [systems[n][i] for i in idx]
+            last: dict[str, Any] = {}
+
+            def closure(y=y, batch=batch, last=last):  # a swarm method re-runs it once per evaluated agent
+                re, im, z = sur.forward_torch(batch)
+                num = (((re - y[:, 0]) * w) ** 2 + ((im - y[:, 1]) * w) ** 2).sum(-1)
+                den = ((y[:, 0] * w) ** 2 + (y[:, 1] * w) ** 2).sum(-1)
+                loss = (num / den).mean()
+                if z is not None:
+                    loss = loss + ((z - y[:, 2]) ** 2).mean()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                last["loss"] = loss
+                return loss
+
+            opt.step(closure)
             sched.step()
-            total += float(loss.detach()) * len(idx)
+            total += float(last["loss"].detach()) * len(idx)
         history.append({"epoch": epoch + 1, "loss": total / data.count(), "seconds": time.perf_counter() - t0})
         if log is not None:
             log(f"{sur.kind} epoch {epoch + 1}/{st.epochs}: loss {history[-1]['loss']:.4g} ({history[-1]['seconds']:.1f} s)")

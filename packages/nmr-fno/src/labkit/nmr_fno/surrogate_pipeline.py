@@ -22,13 +22,7 @@ from labkit.nmr_fno.training import TrainSettings, rmse_per_sample, train_surrog
 from labkit.nmr_fno.training_data import SurrogateData, make_dataset
 from labkit.nmr_fno.uncertainty import calibration, mc_dropout_predict
 
-__all__ = ["apply_threads", "evaluate_per_n", "fit_surrogate", "held_out_data", "load_run_surrogate", "spec_from_config", "time_side_by_side"]
-
-
-def apply_threads(cfg: Any) -> None:
-    """Pin torch's intra-op threads when the config asks (``torch_threads`` > 0)."""
-    if getattr(cfg, "torch_threads", 0):
-        torch.set_num_threads(int(cfg.torch_threads))
+__all__ = ["evaluate_per_n", "fit_surrogate", "held_out_data", "load_run_surrogate", "spec_from_config", "time_side_by_side"]
 
 
 def spec_from_config(cfg: Any, topology: str | None = None, j_range: tuple[float, float] | None = None) -> SurrogateSpec:
@@ -44,6 +38,8 @@ def fit_surrogate(
     ctx: RunContext, cfg: Any, topology: str | None = None, j_range: tuple[float, float] | None = None, name: str = "train"
 ) -> tuple[Surrogate, list[dict], SurrogateData]:
     """Generate multi-fidelity training data (seeded by ctx.seed) and train through ``ctx.loop``.
+
+    The optimizer is ``ctx.resolve("optimizer", cfg.optimizer)`` (core's adamw, labkit-qimad's qimad, ...).
 
     With ``cfg.surrogate_run`` set, the surrogate saved by that run (``{name}-surrogate.pt``) is loaded
     read-only instead (its sha256 is logged and written to ``surrogate_source.json``); the training
@@ -61,9 +57,11 @@ def fit_surrogate(
     sur = Surrogate.build(spec, fcfg)
     sur.model.to(ctx.device)
     settings = TrainSettings(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                             physics_weight=cfg.physics_weight, optimizer=cfg.optimizer, checkpoint_every=10, seed=ctx.seed)
-    ctx.log.info("training on %d systems (N: %s) for %d epochs", len(data.systems), counts, cfg.epochs)
-    hist = train_surrogate(sur, data.x, data.y, settings, loop=lambda total, **kw: ctx.loop(total, **{**kw, "name": name}), log=ctx.log)
+                             physics_weight=cfg.physics_weight, checkpoint_every=10, seed=ctx.seed)
+    optimizer = ctx.resolve("optimizer", cfg.optimizer)
+    ctx.log.info("training on %d systems (N: %s) for %d epochs with %s", len(data.systems), counts, cfg.epochs, cfg.optimizer)
+    hist = train_surrogate(sur, data.x, data.y, settings, loop=lambda total, **kw: ctx.loop(total, **{**kw, "name": name}), log=ctx.log,
+                           optimizer=optimizer)
     buf = io.BytesIO()
     torch.save(sur.state_dict(), buf)
     atomic_write_bytes(ctx.out_dir / f"{name}-surrogate.pt", buf.getvalue())

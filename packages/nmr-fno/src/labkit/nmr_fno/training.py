@@ -1,7 +1,11 @@
-"""Training loop of the surrogate: AdamW + cosine annealing (or QIMAD), physics-informed loss, DDP-aware.
+"""Training loop of the surrogate: any registered optimizer + cosine annealing, physics-informed loss, DDP-aware.
 
-The loop is resumable through whatever ``loop`` factory the caller passes (an experiment passes
-``ctx.loop``): the state holds weights, optimiser, scheduler and history, and each epoch's
+The optimizer comes from a factory of core's contract, ``factory(params, *, lr, weight_decay, seed,
+total_steps)`` (an experiment passes ``ctx.resolve("optimizer", cfg.optimizer)``; the library
+default is core's AdamW). Each step runs through a closure, so swarm methods such as QIMAD, which
+re-evaluate the loss once per agent, work alike. The loop is resumable through whatever ``loop``
+factory the caller passes (an experiment passes ``ctx.loop``): it tracks weights, optimiser,
+scheduler and history (``track=``), and each epoch's
 shuffle comes from a generator seeded with (seed, epoch), so a resumed run repeats the same
 batches. Under ``torchrun`` (``torch.distributed`` initialised) the model is wrapped in
 DistributedDataParallel and each rank takes every world_size-th sample of the epoch's permutation.
@@ -25,25 +29,27 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from labkit.core import LossResult
+from labkit.core import LossResult, Tracked
+from labkit.core.optimizers import adamw
 from labkit.nmr_fno.physics_loss import physics_informed_loss
 from labkit.nmr_fno.surrogate import Surrogate
 
-__all__ = ["TrainSettings", "make_optimizer", "rmse_per_sample", "train_surrogate"]
+__all__ = ["OptimizerFactory", "TrainSettings", "rmse_per_sample", "train_surrogate"]
 
 LoopFactory = Callable[..., Iterable[int]]
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+"""core's optimizer contract: ``factory(params, *, lr, weight_decay=0.0, seed=None, total_steps=None)``."""
 
 
 @dataclass
 class TrainSettings:
-    """Hyper-parameters (defaults from the issue: AdamW 1e-3 / 1e-5, batch 16, 200 epochs, physics 0.01)."""
+    """Hyper-parameters (defaults from the issue: lr 1e-3, weight decay 1e-5, batch 16, 200 epochs, physics 0.01)."""
 
     epochs: int = 200
     batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-5
     physics_weight: float = 0.01
-    optimizer: str = "adamw"
     checkpoint_every: int = 10
     seed: int = 0
 
@@ -53,17 +59,6 @@ class TrainSettings:
             raise ValueError(f"epochs, batch_size, checkpoint_every must be >= 1, got {self}")
         if not self.lr > 0 or self.weight_decay < 0 or self.physics_weight < 0:
             raise ValueError(f"lr must be > 0 and weight_decay, physics_weight >= 0, got {self}")
-        if self.optimizer not in ("adamw", "qimad"):
-            raise ValueError(f"optimizer must be 'adamw' or 'qimad', got {self.optimizer!r}")
-
-
-def make_optimizer(params, settings: TrainSettings, total_steps: int | None = None) -> torch.optim.Optimizer:
-    """AdamW(lr, weight_decay), or QIMAD from labkit.qimad (eta = lr, 4 agents, seeded, closure-driven)."""
-    if settings.optimizer == "qimad":
-        from labkit.qimad import QIMADTorch
-
-        return QIMADTorch(params, num_agents=4, eta=settings.lr, seed=settings.seed, total_steps=total_steps)
-    return torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
 
 
 def rmse_per_sample(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -87,11 +82,14 @@ def train_surrogate(
     loop: LoopFactory | None = None,
     log: logging.Logger | None = None,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
+    optimizer: OptimizerFactory = adamw,
 ) -> list[dict]:
     """Train in place; returns the per-epoch history (loss components, validation RMSE when given).
 
-    ``loop(total, state=..., restore=..., checkpoint_every=..., name=..., desc=...)`` yields epoch
-    indices (``ctx.loop`` in experiments: checkpoints every ``checkpoint_every`` epochs, resumable).
+    ``loop(total, track=..., checkpoint_every=..., name=..., desc=...)`` yields epoch indices
+    (``ctx.loop`` in experiments: checkpoints every ``checkpoint_every`` epochs, resumable).
+    ``optimizer`` is a factory of core's contract (``ctx.resolve("optimizer", name)``), called as
+    ``optimizer(params, lr=, weight_decay=, seed=, total_steps=)``.
     """
     st = settings or TrainSettings()
     st.validate()
@@ -109,21 +107,14 @@ def train_surrogate(
     net = torch.nn.parallel.DistributedDataParallel(model) if distributed else model
     per_rank = -(-x.shape[0] // world)  # ceil division
     steps_per_epoch = -(-per_rank // st.batch_size)
-    opt = make_optimizer(model.parameters(), st, total_steps=st.epochs * steps_per_epoch)
+    opt = optimizer(model.parameters(), lr=st.lr, weight_decay=st.weight_decay, seed=st.seed,
+                    total_steps=st.epochs * steps_per_epoch)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=st.epochs)
     history: list[dict] = []
-
-    def get_state() -> dict:
-        return {"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "history": list(history)}
-
-    def set_state(s: dict) -> None:
-        model.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        sched.load_state_dict(s["sched"])
-        history[:] = s["history"]
-
+    track = {"model": model, "opt": opt, "sched": sched,
+             "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v))}
     loop = loop or _plain_loop
-    for epoch in loop(st.epochs, state=get_state, restore=set_state, checkpoint_every=st.checkpoint_every, name="train", desc="epochs"):
+    for epoch in loop(st.epochs, track=track, checkpoint_every=st.checkpoint_every, name="train", desc="epochs"):
         model.train()
         gen = torch.Generator().manual_seed(st.seed * 100_003 + epoch)
         perm = torch.randperm(x.shape[0], generator=gen)[rank::world].to(device)
@@ -131,22 +122,16 @@ def train_surrogate(
         n_batches = 0
         for start in range(0, perm.numel(), st.batch_size):
             idx = perm[start : start + st.batch_size]
-            if st.optimizer == "qimad":  # a swarm method: the closure is re-run once per evaluated agent
-                captured: dict[str, LossResult] = {}
+            captured: dict[str, LossResult] = {}
 
-                def closure(idx=idx, captured=captured):
-                    opt.zero_grad()
-                    captured["res"] = physics_informed_loss(net(xt[idx]), yt[idx], weight=st.physics_weight)
-                    captured["res"].total.backward()
-                    return captured["res"].total
-
-                opt.step(closure)
-                res = captured["res"]
-            else:
-                res = physics_informed_loss(net(xt[idx]), yt[idx], weight=st.physics_weight)
+            def closure(idx=idx, captured=captured):  # a swarm method re-runs it once per evaluated agent
                 opt.zero_grad(set_to_none=True)
-                res.total.backward()
-                opt.step()
+                captured["res"] = physics_informed_loss(net(xt[idx]), yt[idx], weight=st.physics_weight)
+                captured["res"].total.backward()
+                return captured["res"].total
+
+            opt.step(closure)
+            res = captured["res"]
             n_batches += 1
             for k, v in {"total": res.total, **res.components}.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())

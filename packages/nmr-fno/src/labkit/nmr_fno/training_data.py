@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labkit.core import Tracked
 from labkit.nmr_fno.surrogate import SurrogateSpec, encode_systems
 from labkit.nmr_fno.systems import SpinSystem, random_system
 
@@ -82,14 +83,8 @@ def make_dataset(
     times = spec.times()
     order = sorted(counts)
     parts: list[dict] = []
-
-    def get_state() -> dict:
-        return {"parts": list(parts)}
-
-    def set_state(s: dict) -> None:
-        parts[:] = s["parts"]
-
-    steps = loop(len(order), state=get_state, restore=set_state, checkpoint_every=1, name=name, desc=name) if loop else range(len(order))
+    track = {"parts": Tracked(lambda: list(parts), lambda v: parts.__setitem__(slice(None), v))}
+    steps = loop(len(order), track=track, checkpoint_every=1, name=name, desc=name) if loop else range(len(order))
     for i in steps:
         n = order[i]
         rng = np.random.default_rng([seed, n, 7919])

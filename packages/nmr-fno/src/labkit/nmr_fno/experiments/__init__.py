@@ -1,26 +1,31 @@
-"""Experiments of labkit-nmr-fno (light module: no torch at import)."""
+"""Experiments of labkit-nmr-fno (light module: no torch at import).
 
-from .classical import ScalingClassical, Simulate
+Each module here declares configs and ``*Experiment`` classes; the bodies live in ``_run_<name>.py``
+and are imported only when the experiment runs.
+"""
+
+from .classical import ScalingClassicalExperiment, SimulateExperiment
 from .fid_studies import StudiesExperiment
-from .inverse import Inverse
-from .scaling import Conservation, Scaling, SpinachValidation
-from .studies import Calibration, OODCouplings, Topology
-from .surrogate import Surrogate
+from .inverse import InverseExperiment
+from .scaling import ConservationExperiment, ScalingExperiment, SpinachExperiment
+from .studies import CalibrationExperiment, OODCouplingsExperiment, TopologyExperiment
+from .surrogate import SurrogateExperiment
 
-EXPERIMENTS = [Simulate, ScalingClassical, Surrogate, StudiesExperiment, Scaling, SpinachValidation, Conservation, Topology, OODCouplings, Inverse,
-               Calibration]
+EXPERIMENTS = [SimulateExperiment, ScalingClassicalExperiment, SurrogateExperiment, StudiesExperiment, ScalingExperiment,
+               SpinachExperiment, ConservationExperiment, TopologyExperiment, OODCouplingsExperiment, InverseExperiment,
+               CalibrationExperiment]
 
 __all__ = [
     "EXPERIMENTS",
-    "Calibration",
-    "Conservation",
-    "Inverse",
-    "OODCouplings",
-    "Scaling",
-    "ScalingClassical",
-    "Simulate",
-    "SpinachValidation",
+    "CalibrationExperiment",
+    "ConservationExperiment",
+    "InverseExperiment",
+    "OODCouplingsExperiment",
+    "ScalingClassicalExperiment",
+    "ScalingExperiment",
+    "SimulateExperiment",
+    "SpinachExperiment",
     "StudiesExperiment",
-    "Surrogate",
-    "Topology",
+    "SurrogateExperiment",
+    "TopologyExperiment",
 ]

@@ -10,6 +10,7 @@ import numpy as np
 
 from labkit.core import LabkitError, RunContext, measure
 from labkit.nmr_fno.batch import simulate_batch
+from labkit.nmr_fno.experiments.fid_studies import StudiesConfig
 from labkit.nmr_fno.fid_study import conformal_bands
 from labkit.nmr_fno.fid_surrogate import ARTIFACT_NAME, FIDSpec, FIDSurrogate
 from labkit.nmr_fno.fid_training import FIDTrainSettings, make_fid_data, train_fid
@@ -19,7 +20,7 @@ from labkit.nmr_fno.task import TASK_TIMES, TASK_TOPOLOGIES, broaden, first_orde
 OBS = ("Mx", "My")
 
 
-def _surrogate(ctx: RunContext, cfg: Any, device: str) -> tuple[FIDSurrogate, dict[str, Any]]:
+def _surrogate(ctx: RunContext[StudiesConfig], cfg: StudiesConfig, device: str) -> tuple[FIDSurrogate, dict[str, Any]]:
     """The one surrogate of the run and where it came from (run folder and sha256 of its weights)."""
     src = cfg.surrogate_run.strip()
     if src == "pretrained":
@@ -49,7 +50,8 @@ def _surrogate(ctx: RunContext, cfg: Any, device: str) -> tuple[FIDSurrogate, di
     sur = FIDSurrogate.build("lines", FIDSpec(n_spins=sorted(counts)))
     sur.model.to(device)
     train_fid(sur, data, FIDTrainSettings(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=ctx.seed),
-              checkpoint=ctx.out_dir / "checkpoints" / "train-surrogate.ckpt", log=ctx.log.info)
+              checkpoint=ctx.out_dir / "checkpoints" / "train-surrogate.ckpt", log=ctx.log.info,
+              optimizer=ctx.resolve("optimizer", "adamw"))
     sur.model.to("cpu")
     path = sur.save_artifact(ctx)
     sha = json.loads((path / "artifact.json").read_text())["tensors"]["sha256"]
@@ -70,7 +72,7 @@ def _rel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return relative_l2(a[:, 0], a[:, 1], b[:, 0], b[:, 1])
 
 
-def run_studies(ctx: RunContext) -> dict[str, Any]:
+def run_studies(ctx: RunContext[StudiesConfig]) -> dict[str, Any]:
     """All studies; returns the results dict (headline first)."""
     import torch
 

@@ -58,13 +58,13 @@ QUICK = {"n_spins": [4, 5, 6], "train_counts": [200, 200, 200], "epochs": 3, "ba
          "snrs": [50.0], "conservation_n": [3], "conservation_points": 40}
 
 
-class StudiesExperiment(Experiment):
+class StudiesExperiment(Experiment[StudiesConfig]):
     name = "studies"
     summary = "All studies of the FID surrogate (accuracy, bands, scaling with error, OOD, inverse, invariants) with one surrogate."
     config_class = StudiesConfig
     presets = {"quick": QUICK, "paper": {}}
 
-    def run(self, ctx: RunContext) -> dict[str, Any]:
+    def run(self, ctx: RunContext[StudiesConfig]) -> dict[str, Any]:
         from labkit.nmr_fno.experiments._run_fid_studies import run_studies
 
         return run_studies(ctx)
