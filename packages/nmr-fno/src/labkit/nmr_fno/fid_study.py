@@ -3,8 +3,8 @@
     python -m labkit.nmr_fno.fid_study --out runs/fid --device cuda
 
 Writes to ``--out``: ``fid_surrogate.pt`` (the line model, the one shipped), ``fid_fno.pt``,
-``results.json`` (every table; rewritten after each stage) and per-model training checkpoints, so
-a killed run resumes where it stopped (data are regenerated from their seeds: exact and cheap).
+``results.json`` (every table; rewritten after each stage) and per-model training checkpoints
+(``checkpoints/train-<kind>/``, through core's resumable loop), so a killed run resumes where it stopped (data are regenerated from their seeds: exact and cheap).
 Held-out sets use other seed streams than training: calibration seed + 1, test seed + 2.
 
 Example (tiny, CPU):
@@ -126,10 +126,17 @@ def run_study(
     log: Any = print,
 ) -> dict[str, Any]:
     """Run the whole study into ``out``; returns (and writes) the results dict."""
+    import logging
+
     import torch
+
+    from labkit.core import RunContext
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # the training loops checkpoint into out/checkpoints/ and resume from there, as a labkit run does
+    ctx: RunContext[None] = RunContext(config=None, out_dir=out, seed=seed, device=device,
+                                       log=logging.getLogger("labkit.nmr_fno.fid_study"), resume=True)
     train = dict(train or DEFAULT_TRAIN)
     res: dict[str, Any] = {"command": {"train": train, "eval_n": list(eval_n), "calib": calib, "test": test, "epochs": epochs,
                                        "batch_size": batch_size, "lr": lr, "seed": seed, "device": device, "kinds": list(kinds)},
@@ -163,7 +170,7 @@ def run_study(
         sur.model.to(device)
         t1 = time.perf_counter()
         hist = train_fid(sur, tr, FIDTrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed),
-                         checkpoint=out / f"train-{kind}.ckpt", log=log)
+                         loop=ctx.loop, log=log, name=f"train-{kind}")
         res["training"][kind] = {"seconds": float(time.perf_counter() - t1), "final_loss": hist[-1]["loss"], "epochs": len(hist),
                                  "parameters": sum(p.numel() for p in sur.model.parameters())}
         sur.save(out / ("fid_surrogate.pt" if kind == "lines" else f"fid_{kind}.pt"))

@@ -18,13 +18,13 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from labkit.core import Tracked
 from labkit.core.optimizers import adamw
 
 from .fid_surrogate import FIDSurrogate
@@ -91,11 +91,15 @@ def train_fid(
     sur: FIDSurrogate,
     data: FIDData,
     settings: FIDTrainSettings | None = None,
-    checkpoint: str | Path | None = None,
+    loop: Callable[..., Iterable[int]] | None = None,
     log: Callable[[str], None] | None = None,
     optimizer: Callable[..., Any] = adamw,
+    name: str = "train",
 ) -> list[dict]:
-    """Train ``sur`` in place on ``data``; resumes from ``checkpoint`` (written every epoch) when it exists.
+    """Train ``sur`` in place on ``data``; returns the per-epoch history.
+
+    ``loop(total, track=..., checkpoint_every=1, name=name, desc=...)`` yields epoch indices
+    (``ctx.loop``: checkpointed every epoch, resumable); without it, a plain ``range``.
 
     ``optimizer`` is a factory of core's contract (``ctx.resolve("optimizer", name)`` in an experiment),
     called as ``optimizer(params, lr=, weight_decay=, seed=, total_steps=)``; its step is taken through a
@@ -114,14 +118,10 @@ def train_fid(
     opt = optimizer(model.parameters(), lr=st.lr, weight_decay=st.weight_decay, seed=st.seed, total_steps=st.epochs * batches_per_epoch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=st.lr, total_steps=st.epochs * batches_per_epoch, pct_start=0.05)
     history: list[dict] = []
-    ck = Path(checkpoint) if checkpoint else None
-    if ck is not None and ck.exists():
-        state = torch.load(ck, map_location=dev, weights_only=True)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        history = list(state["history"])
-    for epoch in range(len(history), st.epochs):
+    track = {"model": model, "opt": opt, "sched": sched,
+             "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v))}
+    epochs = loop(st.epochs, track=track, checkpoint_every=1, name=name, desc=f"{name} epochs") if loop else range(st.epochs)
+    for epoch in epochs:
         rng = np.random.default_rng([st.seed, epoch])
         order = [(n, idx) for n in systems for idx in np.array_split(rng.permutation(len(systems[n])), -(-len(systems[n]) // st.batch_size))]
         rng.shuffle(order)
@@ -151,13 +151,5 @@ def train_fid(
         history.append({"epoch": epoch + 1, "loss": total / data.count(), "seconds": time.perf_counter() - t0})
         if log is not None:
             log(f"{sur.kind} epoch {epoch + 1}/{st.epochs}: loss {history[-1]['loss']:.4g} ({history[-1]['seconds']:.1f} s)")
-        if ck is not None:
-            import io
-
-            from labkit.core import atomic_write_bytes
-
-            buf = io.BytesIO()
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "history": history}, buf)
-            atomic_write_bytes(ck, buf.getvalue())
     model.eval()
     return history

@@ -50,8 +50,7 @@ def _surrogate(ctx: RunContext[StudiesConfig], cfg: StudiesConfig, device: str) 
     sur = FIDSurrogate.build("lines", FIDSpec(n_spins=sorted(counts)))
     sur.model.to(device)
     train_fid(sur, data, FIDTrainSettings(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=ctx.seed),
-              checkpoint=ctx.out_dir / "checkpoints" / "train-surrogate.ckpt", log=ctx.log.info,
-              optimizer=ctx.resolve("optimizer", "adamw"))
+              loop=ctx.loop, log=ctx.log.info, optimizer=ctx.resolve("optimizer", "adamw"), name="train-surrogate")
     sur.model.to("cpu")
     path = sur.save_artifact(ctx)
     sha = json.loads((path / "artifact.json").read_text())["tensors"]["sha256"]
