@@ -51,16 +51,11 @@ class EBMExperiment(Experiment[EBMConfig]):
         "paper": {"n_chains": 1000, "n_steps": 10_000, "train_steps": 500},
     }
 
-<<<<<<< HEAD
     def estimate_memory(self, config: EBMConfig) -> int:
         """Chain states, proposals, gradients and moment sums of the Langevin chains (float64, ~16 copies)."""
         return 8 * 16 * config.n_chains * (config.dim + 1) + 8 * 16 * config.dim**2
 
-    def run(self, ctx: RunContext) -> dict[str, Any]:
-        from labkit.son_qttn._runs import run_ebm
-=======
     def run(self, ctx: RunContext[EBMConfig]) -> dict[str, Any]:
         from labkit.son_qttn._run_ebm import run_ebm
->>>>>>> artifacts
 
         return run_ebm(ctx)

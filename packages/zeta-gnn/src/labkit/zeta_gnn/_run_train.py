@@ -87,28 +87,13 @@ def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, l
         parts = partition(data.edge_index, data.n.size, cfg.n_parts, cfg.batching,
                           cache_dir=ctx.out_dir / "partitions", seed=ctx.seed)
     history: list[dict[str, float]] = []
-<<<<<<< HEAD
-
-    def get_state() -> dict[str, Any]:
-        return {"model": model.state_dict(), "opt": opt.state_dict(), "history": history}
-
-    def set_state(s: dict[str, Any]) -> None:
-        model.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        history[:] = s["history"]
-
-    t0 = ctx.elapsed_s  # summed over resumed sessions
-    for epoch in ctx.loop(cfg.epochs, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
-                          name=name, desc=f"{name} epochs"):
-=======
     best: dict[str, Any] = {"epoch": -1, "val_loss": float("inf"), "weights": None}
     track = {"model": model, "opt": opt,
              "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v)),
              "best": Tracked(lambda: dict(best), best.update)}
-    t0 = time.perf_counter()
+    t0 = ctx.elapsed_s  # summed over resumed sessions
     for epoch in ctx.loop(cfg.epochs, track=track, checkpoint_every=cfg.checkpoint_every, name=name,
                           desc=f"{name} epochs"):
->>>>>>> artifacts
         # the batch order depends only on (seed, epoch): a resumed run redraws the same batches
         rng = np.random.default_rng([ctx.seed, epoch])
         rec = train_epoch(model, opt, data, loss_fn, device=device, rng=rng, parts=parts,
@@ -116,17 +101,13 @@ def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, l
         rec["epoch"] = epoch
         rec["val_loss"] = validation_loss(model, data, device)
         history.append(rec)
-<<<<<<< HEAD
-    return model, history, ctx.elapsed_s - t0
-=======
         if not rec["val_loss"] >= best["val_loss"]:  # NaN (no validation block) keeps the latest
             best.update(epoch=epoch, val_loss=rec["val_loss"],
                         weights={k: v.detach().clone() for k, v in model.state_dict().items()})
-    seconds = time.perf_counter() - t0
+    seconds = ctx.elapsed_s - t0
     if best["weights"] is not None:
         model.load_state_dict(best["weights"])
     return model, history, seconds, {"epoch": best["epoch"], "val_loss": best["val_loss"]}
->>>>>>> artifacts
 
 
 def run_train(ctx: RunContext[Any]) -> dict[str, Any]:
