@@ -127,17 +127,16 @@ def _rank_pid(parent: int, rank: int) -> int | None:
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the rank's process through /proc")
 def test_killed_rank_fails_the_run_and_resume_completes_it(tmp_path: Path, cache: str) -> None:
-    settings = [s for s in SETTINGS if not s.startswith(("epochs=", "lr="))] + ["epochs=12"]
+    settings = [s for s in SETTINGS if not s.startswith(("epochs=", "lr="))] + ["epochs=30"]
     out, reference = tmp_path / "killed", tmp_path / "reference"
     launcher = subprocess.Popen([sys.executable, "-m", "labkit.core.cli", *_args(out, cache, "--nproc", "2",
                                                                                    settings=settings)],
                                 env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 300
-    while not (out / "checkpoints" / "train" / "step-0000000002.ckpt").exists():
+    deadline, pid = time.monotonic() + 300, None
+    while pid is None or not (out / "checkpoints" / "train" / "step-0000000002.ckpt").exists():
         assert launcher.poll() is None and time.monotonic() < deadline, launcher.communicate()[1][-4000:]
-        time.sleep(0.02)
-    pid = _rank_pid(launcher.pid, 1)
-    assert pid is not None
+        pid = pid or _rank_pid(launcher.pid, 1)
+        time.sleep(0.01)
     os.kill(pid, signal.SIGKILL)
     _, err = launcher.communicate(timeout=300)
     assert launcher.returncode == 1

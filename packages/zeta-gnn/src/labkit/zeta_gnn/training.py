@@ -196,8 +196,9 @@ def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: ZetaDa
     An optimizer step takes the mean gradient of ``accumulate`` batches per process; under
     ``--nproc K`` (``ctx`` of one rank) rank r computes batches r, r+K, ... of each step and the
     gradients are summed over ranks (:mod:`labkit.core.distributed`), so K processes follow the
-    trajectory of one with ``accumulate=K``. Each batch's random draws (MMD samples) come from its
-    own generator, the same whichever rank computes it. Returns ``train_loss`` and the loss
+    trajectory of one with ``accumulate=K``; a batch without training nodes contributes a zero
+    gradient. Each batch's random draws (MMD samples) come from its own generator, the same
+    whichever rank computes it. Returns ``train_loss`` and the loss
     components (means over the training nodes seen), the number of training nodes seen and the
     fraction of training spacings that survived inside batches.
     """
@@ -228,6 +229,8 @@ def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: ZetaDa
             total, records = 0.0, []
             for b in step.mine:
                 nodes, ei, ew = groups[b]
+                if nodes is not None and not np.any(nodes < data.n_train):
+                    continue  # validation/test nodes only: no loss term, nothing to learn (zero gradient)
                 res, n_seen = _forward_loss(model, data, loss_fn, nodes, ei, ew, device, generators[b], rg_weight)
                 (res.total / step.count).backward()
                 total += float(res.total.detach())
