@@ -42,6 +42,16 @@ def _labkit(args: list[str], **kw) -> subprocess.CompletedProcess[str]:
                           timeout=600, **kw)
 
 
+def _one_process(out: Path, cache: str, accumulate: int, settings: list[str] = SETTINGS) -> Path:
+    """The one-process reference, in this process (cheaper than a fresh one: torch is loaded)."""
+    from labkit.core import PluginRegistry
+    from labkit.core.runner import run_experiment
+
+    run_experiment(PluginRegistry.discover(), "zeta-gnn:train", out_dir=out, device="cpu", echo=False,
+                   overrides=[*settings, f"cache_dir={cache}", f"accumulate={accumulate}"])
+    return out
+
+
 def _ok(proc: subprocess.CompletedProcess[str]) -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
 
@@ -65,9 +75,7 @@ def _same_trajectory(a: Path, b: Path) -> None:
 
 @pytest.fixture(scope="module")
 def accumulate2(tmp_path_factory: pytest.TempPathFactory, cache: str) -> Path:
-    out = tmp_path_factory.mktemp("acc") / "run"
-    _ok(_labkit(_args(out, cache, "--set", "accumulate=2")))
-    return out
+    return _one_process(tmp_path_factory.mktemp("acc") / "run", cache, 2)
 
 
 def test_two_processes_follow_one_accumulating(accumulate2: Path, tmp_path: Path, cache: str) -> None:
@@ -105,7 +113,7 @@ def test_two_nodes_of_one_process(accumulate2: Path, tmp_path: Path, cache: str)
 
 def test_three_processes_drop_no_batch(tmp_path: Path, cache: str) -> None:
     one, three = tmp_path / "acc3", tmp_path / "nproc3"
-    _ok(_labkit(_args(one, cache, "--set", "accumulate=3")))
+    _one_process(one, cache, 3)
     _ok(_labkit(_args(three, cache, "--nproc", "3")))
     _same_trajectory(one, three)
 
@@ -148,7 +156,7 @@ def test_killed_rank_fails_the_run_and_resume_completes_it(tmp_path: Path, cache
     other = _labkit(_args(out, cache, "--resume", "--nproc", "3", settings=settings))
     assert other.returncode == 2 and "started on 2" in other.stderr and len(other.stderr.strip().splitlines()) == 1
     _ok(_labkit(_args(out, cache, "--resume", "--nproc", "2", settings=settings)))
-    _ok(_labkit(_args(reference, cache, "--set", "accumulate=2", settings=settings)))
+    _one_process(reference, cache, 2, settings)
     _same_trajectory(reference, out)
 
 
