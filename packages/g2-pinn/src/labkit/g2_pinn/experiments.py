@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from labkit.core import ConfigError, Experiment, RunContext, option
 
-__all__ = ["Spectrum", "SpectrumConfig", "Train", "TrainConfig"]
+__all__ = ["BryantSalamon", "BryantSalamonConfig", "Spectrum", "SpectrumConfig", "Train", "TrainConfig"]
 
 
 @dataclass
@@ -105,3 +105,66 @@ class Spectrum(Experiment):
         from labkit.g2_pinn.spectrum_run import run_spectrum
 
         return run_spectrum(ctx)
+
+
+@dataclass
+class BryantSalamonConfig:
+    """Configuration of ``g2-pinn:bryant-salamon``."""
+
+    a: float = option(1.0, help="Bryant-Salamon scale a (the bolt S^3 sits at r = a)", min=0.0, min_inclusive=False)
+    r1: float = option(1.25, help="inner radius of the shell, where the data are held (at most 1.3 a)",
+                       min=0.0, min_inclusive=False)
+    r2: float = option(2.25, help="outer radius of the shell (at least 2 a)", min=0.0, min_inclusive=False)
+    hidden: list[int] = option((), help="hidden widths of the coefficient network (empty: a Chebyshev series)")
+    activation: str = option("tanh", help="activation", choices=("silu", "tanh", "gelu", "softplus"))
+    degree: int = option(8, help="Chebyshev degree of the network's input features in r", min=1, max=40)
+    quadrature: int = option(16, help="Gauss-Legendre nodes of the integrals from r1", min=4, max=64)
+    init_scale: float = option(0.0, help="last-layer scale at init (0: start exactly at the cone)", min=0.0)
+    optimizers: list[str] = option(("adamw", "qimad"), help="optimisers to run, each from the same start")
+    steps: int = option(300, help="AdamW steps", min=1)
+    qimad_steps: int = option(150, help="QIMAD steps (each evaluates every agent once)", min=1)
+    batch: int = option(24, help="collocation points per step (r arcsine-distributed)", min=2)
+    lr: float = option(1e-2, help="AdamW peak learning rate (cosine schedule)", min=0.0, min_inclusive=False)
+    warmup: int = option(10, help="AdamW linear warm-up steps", min=0)
+    clip: float = option(1.0, help="gradient-norm clipping threshold", min=0.0, min_inclusive=False)
+    qimad_lr: float = option(2e-2, help="QIMAD peak eta (same cosine schedule)", min=0.0, min_inclusive=False)
+    qimad_agents: int = option(4, help="QIMAD swarm size", min=1)
+    qimad_fixed_points: bool = option(True, help="QIMAD trains on one fixed set of collocation points (it keeps "
+                                                 "the best weights by loss value, comparable only on the same points)")
+    eval_points: int = option(256, help="held-out points (r uniform) for torsion and metric error", min=8)
+    curvature_points: int = option(16, help="held-out points for Ricci and |Rm|", min=1)
+    export_points: int = option(200, help="radii in export/bryant_salamon.npz", min=2)
+    checkpoint_every: int = option(50, help="steps between checkpoints", min=1)
+
+    def validate(self) -> None:
+        if not self.r1 > self.a:
+            raise ConfigError("r1", f"must be > a = {self.a} (the bolt), got {self.r1}")
+        if self.r1 > 1.3 * self.a:
+            raise ConfigError("r1", f"must be <= 1.3 a = {1.3 * self.a} (near the bolt, where the answer is far "
+                                    f"from its cone), got {self.r1}")
+        if self.r2 < 2 * self.a or self.r2 <= self.r1:
+            raise ConfigError("r2", f"must be >= 2 a = {2 * self.a} and > r1, got {self.r2}")
+        if any(h < 1 for h in self.hidden):
+            raise ConfigError("hidden", "must be positive widths (or empty)")
+        if not self.optimizers or any(o not in ("adamw", "qimad") for o in self.optimizers) \
+                or len(set(self.optimizers)) != len(self.optimizers):
+            raise ConfigError("optimizers", f"must be distinct names from adamw, qimad; got {list(self.optimizers)}")
+        if self.warmup >= self.steps:
+            raise ConfigError("warmup", f"must be < steps = {self.steps}")
+
+
+class BryantSalamon(Experiment):
+    name = "bryant-salamon"
+    summary = ("Find the Bryant-Salamon torsion-free G2 structure on a shell of R^4 x S^3 from its data at r1 "
+               "(cohomogeneity-one ansatz, real torsion), for AdamW and QIMAD; error against the exact answer.")
+    config_class = BryantSalamonConfig
+    presets = {
+        # one CPU core, <= 2 minutes for both optimisers
+        "quick": {"steps": 120, "qimad_steps": 80, "eval_points": 128, "curvature_points": 8,
+                  "checkpoint_every": 20},
+    }
+
+    def run(self, ctx: RunContext) -> dict:
+        from labkit.g2_pinn.bs_run import run_bryant_salamon
+
+        return run_bryant_salamon(ctx)

@@ -7,10 +7,10 @@ from labkit.core import hookimpl
 
 @hookimpl
 def labkit_experiments():
-    """The train (flagship) and spectrum experiments."""
-    from labkit.g2_pinn.experiments import Spectrum, Train
+    """The train (flagship), spectrum and bryant-salamon experiments."""
+    from labkit.g2_pinn.experiments import BryantSalamon, Spectrum, Train
 
-    return [Train, Spectrum]
+    return [Train, Spectrum, BryantSalamon]
 
 
 @hookimpl
