@@ -24,7 +24,14 @@ class TrainConfig:
     optimizer: str = option("adamw", help="optimizer", choices=("adamw", "qimad"))
     lr: float = option(1e-3, help="peak learning rate (QIMAD: eta)", min=0.0, min_inclusive=False)
     weight_decay: float = option(1e-5, help="AdamW weight decay", min=0.0)
-    warmup: int = option(100, help="linear warm-up steps of the cosine schedule", min=0)
+    warmup: int = option(100, help="linear warm-up steps of the LR schedule", min=0)
+    schedule: str = option("cosine", help="LR schedule after warm-up: cosine decay to 0 (AdamW only), or "
+                                          "plateau: multiply by plateau_factor when the loss stalls (any optimizer)",
+                           choices=("cosine", "plateau"))
+    plateau_factor: float = option(0.5, help="plateau schedule: LR factor on a stall", min=0.0, max=1.0,
+                                   min_inclusive=False, max_inclusive=False)
+    plateau_patience: int = option(100, help="plateau schedule: steps without improvement before a cut", min=1)
+    lr_floor: float = option(1e-6, help="plateau schedule: the LR never goes below this", min=0.0)
     clip: float = option(1.0, help="gradient-norm clipping threshold", min=0.0, min_inclusive=False)
     patience: int = option(300, help="early stopping: steps without relative improvement min_delta", min=1)
     min_delta: float = option(1e-3, help="early stopping: relative improvement that resets patience", min=0.0)
@@ -49,6 +56,8 @@ class TrainConfig:
             raise ConfigError("hidden", "must be a non-empty list of positive widths")
         if self.warmup >= self.steps:
             raise ConfigError("warmup", f"must be < steps = {self.steps}")
+        if self.schedule == "plateau" and self.lr_floor >= self.lr:
+            raise ConfigError("lr_floor", f"must be < lr = {self.lr} for the plateau schedule, got {self.lr_floor}")
         if len(self.radii) != 2 or min(self.radii) <= 0:
             raise ConfigError("radii", f"must be two positive numbers, got {list(self.radii)}")
         if self.n_eigenvalues + 2 > self.spectrum_points:

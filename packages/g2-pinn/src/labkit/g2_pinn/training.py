@@ -12,7 +12,7 @@ from labkit.g2_pinn.algebra import DegenerateMetricError
 from labkit.g2_pinn.losses import G2Loss, frame_det
 from labkit.g2_pinn.model import G2PINN
 
-__all__ = ["cosine_warmup", "run_train"]
+__all__ = ["PlateauSchedule", "cosine_warmup", "run_train"]
 
 
 def cosine_warmup(step: int, warmup: int, total: int) -> float:
@@ -23,15 +23,64 @@ def cosine_warmup(step: int, warmup: int, total: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
 
 
+class PlateauSchedule:
+    """Linear warm-up to the peak LR, then ReduceLROnPlateau on the training loss, never below ``floor``.
+
+    ``step(loss)`` once per training step. Works for any optimizer whose groups carry ``lr`` (QIMAD
+    reads its eta from there).
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = PlateauSchedule(opt, warmup=0, factor=0.5, patience=2, floor=0.3)
+        >>> for _ in range(12):
+        ...     sched.step(1.0)          # no improvement: halve every 3 steps, stop at the floor
+        >>> opt.param_groups[0]["lr"]
+        0.3
+    """
+
+    def __init__(self, opt: torch.optim.Optimizer, warmup: int, factor: float, patience: int, floor: float):
+        self.opt, self.warmup, self.count = opt, int(warmup), 0
+        self.peak = [float(g["lr"]) for g in opt.param_groups]
+        self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=factor,
+                                                                  patience=patience, min_lr=floor)
+        if self.warmup > 0:
+            self._set(1 / self.warmup)
+
+    def _set(self, fraction: float) -> None:
+        for g, peak in zip(self.opt.param_groups, self.peak):
+            g["lr"] = peak * fraction
+
+    def step(self, loss: float) -> None:
+        """Advance one training step with that step's loss."""
+        self.count += 1
+        if self.count < self.warmup:
+            self._set((self.count + 1) / self.warmup)
+        elif self.count == self.warmup:
+            self._set(1.0)
+        else:
+            self.plateau.step(loss)
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "peak": list(self.peak), "plateau": self.plateau.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count, self.peak = int(state["count"]), list(state["peak"])
+        self.plateau.load_state_dict(state["plateau"])
+
+
 def _optimizer(cfg: Any, model: torch.nn.Module, seed: int):
     if cfg.optimizer == "qimad":
         from labkit.qimad import QIMADTorch
 
-        return QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.lr, seed=seed,
-                          total_steps=cfg.steps), None
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, cfg.warmup, cfg.steps))
-    return opt, sched
+        opt: torch.optim.Optimizer = QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.lr,
+                                                seed=seed, total_steps=cfg.steps)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.schedule == "plateau":
+        return opt, PlateauSchedule(opt, cfg.warmup, cfg.plateau_factor, cfg.plateau_patience, cfg.lr_floor)
+    if cfg.optimizer == "qimad":
+        return opt, None  # QIMAD's own cooling, no LR schedule
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, cfg.warmup, cfg.steps))
 
 
 def run_train(ctx: RunContext) -> dict:
@@ -93,7 +142,9 @@ def run_train(ctx: RunContext) -> dict:
             total = opt.step(closure_factory(x, out))
         except DegenerateMetricError as exc:
             raise LabkitError(f"step {step}: {exc} (batch points {exc.points[:10]})") from exc
-        if sched is not None:
+        if isinstance(sched, PlateauSchedule):
+            sched.step(float(total.detach()))
+        elif sched is not None:
             sched.step()
         rec = {"step": step, "total": float(total.detach()), "lr": float(opt.param_groups[0]["lr"]),
                "det_mean": math.nan, "det_std": math.nan, "degenerate_evals": out.get("degenerate", 0)}
