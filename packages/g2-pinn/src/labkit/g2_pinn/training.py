@@ -47,7 +47,7 @@ class PlateauSchedule:
             self._set(1 / self.warmup)
 
     def _set(self, fraction: float) -> None:
-        for g, peak in zip(self.opt.param_groups, self.peak):
+        for g, peak in zip(self.opt.param_groups, self.peak, strict=True):
             g["lr"] = peak * fraction
 
     def step(self, loss: float) -> None:
