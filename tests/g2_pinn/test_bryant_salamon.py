@@ -95,7 +95,7 @@ def test_shell_start_holds_the_data_at_r1_and_is_far_and_torsionful():
     start = ShellPhi(A, 1.25, 2.25)  # init_scale 0: exactly the cone through the r1 slice
     r = torch.linspace(1.25, 2.25, 101, dtype=torch.float64)
     with torch.no_grad():
-        err = bs.metric_relative_error(start.metric(r), r, A)
+        err = bs.metric_relative_error(start.frame_metric(r), r, A)
     assert float(err.pow(2).mean().sqrt()) >= 0.2
     terms, _ = ShellLoss()(start, sample_shell(8, 1.25, 2.25, torch.Generator().manual_seed(0)))
     assert float(terms["total"]) > 1.0

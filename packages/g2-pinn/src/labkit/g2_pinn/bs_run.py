@@ -19,7 +19,7 @@ import torch
 
 from labkit.core import LabkitError, RunContext, atomic_write_bytes
 from labkit.g2_pinn.algebra import DegenerateMetricError
-from labkit.g2_pinn.bryant_salamon import base_size, exact_metric_field, metric_relative_error, shell_coframe
+from labkit.g2_pinn.bryant_salamon import base_size, exact_metric_field, metric_relative_error
 from labkit.g2_pinn.curvature import curvature
 from labkit.g2_pinn.shell import ShellLoss, ShellPhi, sample_shell
 from labkit.g2_pinn.torsion import torsion
@@ -35,23 +35,16 @@ def _uniform_points(cfg: Any, n: int, seed: int) -> torch.Tensor:
     return torch.cat([r, sample_shell(n, cfg.r1, cfg.r2, gen)[:, 1:]], dim=1)
 
 
-def _metric_fn(model: ShellPhi):
-    def metric(y: torch.Tensor) -> torch.Tensor:
-        C = shell_coframe(y)
-        return C.transpose(-1, -2) @ model.metric(y[..., 0]) @ C
-    return metric
-
-
 def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: float) -> dict[str, Any]:
     """Torsion RMS (|d phi| + |d*phi|), metric error, base-size check and curvature of ``model`` at held-out points."""
     t = torsion(model, x)
     tors = (t["dphi_sq"].sqrt() + t["dstar_sq"].sqrt()).detach()
     r = x[:, 0]
     with torch.no_grad():
-        G = model.metric(r)
+        G = model.frame_metric(r)
         err = metric_relative_error(G, r, a)
         size = 12 * base_size(G) / r ** 2 - 1
-    curv = curvature(_metric_fn(model), x_curv, chunk=8)
+    curv = curvature(model.metric, x_curv, chunk=8)
     return {"torsion_rms": float(tors.pow(2).mean().sqrt()),
             "dphi_rms": float(t["dphi_sq"].detach().mean().sqrt()),
             "dstar_rms": float(t["dstar_sq"].detach().mean().sqrt()),
@@ -162,6 +155,9 @@ def run_bryant_salamon(ctx: RunContext) -> dict[str, Any]:
         per_opt[name] = rep
         models[name] = model
         ctx.write_csv(f"history_{name}", history)
+        ctx.save_artifact(f"shell_{name}", model, factory="shell", config=model.config,
+                          description=f"Bryant-Salamon shell phi (a = {a:g}, r in [{cfg.r1:g}, {cfg.r2:g}]) "
+                                      f"trained by {name}; metric error {rep['metric_rel_error']:.2e}")
     headline: dict[str, Any] = {"a": a, "r1": cfg.r1, "r2": cfg.r2,
                                 "metric_rel_error_initial": init["metric_rel_error"],
                                 "torsion_rms_initial": init["torsion_rms"],
@@ -200,10 +196,10 @@ def _export(ctx: RunContext, cfg: Any, start: ShellPhi, models: dict[str, ShellP
 
     r = torch.linspace(cfg.r1, cfg.r2, cfg.export_points, dtype=torch.float64)
     with torch.no_grad():
-        arrays = {"a": np.float64(cfg.a), "r": r.numpy(), "G_init": start.metric(r).numpy(),
+        arrays = {"a": np.float64(cfg.a), "r": r.numpy(), "G_init": start.frame_metric(r).numpy(),
                   "G_exact": bs_metric(r, cfg.a).numpy()}
         for name, model in models.items():
-            arrays[f"G_{name}"] = model.metric(r).numpy()
+            arrays[f"G_{name}"] = model.frame_metric(r).numpy()
         arrays["G"] = arrays[f"G_{cfg.optimizers[0]}"]
         errs = {name: metric_relative_error(torch.as_tensor(arrays[f"G_{name}"]), r, cfg.a).numpy() for name in models}
         err0 = metric_relative_error(torch.as_tensor(arrays["G_init"]), r, cfg.a).numpy()

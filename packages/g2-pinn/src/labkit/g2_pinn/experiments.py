@@ -50,6 +50,9 @@ class TrainConfig:
     n_eigenvalues: int = option(15, help="eigenvalues to compute", min=2)
     galerkin_K: int = option(2, help="Fourier-Galerkin basis |k|_1 <= K (flat chart only)", min=1, max=3)
     checkpoint_every: int = option(100, help="steps between checkpoints", min=1)
+    holdout_points: int = option(64, help="held-out points on which the training objective selects the weights",
+                                 min=2)
+    select_every: int = option(25, help="steps between evaluations of the held-out objective", min=1)
 
     def validate(self) -> None:
         if not self.hidden or any(h < 1 for h in self.hidden):
@@ -73,7 +76,7 @@ class Train(Experiment):
         "quick": {"hidden": [64, 64, 64, 32], "steps": 80, "batch": 64, "warmup": 10,
                   "lr": 2e-3, "eval_points": 128, "fd_points": 8, "curvature_points": 8,
                   "export_points": 1000, "spectrum_points": 1500, "n_eigenvalues": 15,
-                  "checkpoint_every": 20},
+                  "checkpoint_every": 20, "holdout_points": 32, "select_every": 20},
         "paper": {"steps": 10000, "batch": 512, "spectrum_points": 10000, "galerkin_K": 3},
     }
     flagship = True
@@ -89,7 +92,8 @@ class SpectrumConfig:
     """Configuration of ``g2-pinn:spectrum``."""
 
     source: str = option("s3", help="what to analyse", choices=("s3", "torus", "product", "neck", "saved"))
-    path: str | None = option(None, help="for source=saved: a train run's export/ folder (coords.npy, metrics.npy)")
+    path: str | None = option(None, help="for source=saved: a train run's folder or its export/ folder "
+                                         "(coords.npy, metrics.npy)")
     n_points: int = option(4000, help="sample size (known manifolds)", min=50)
     n_eigenvalues: int = option(10, help="eigenvalues to compute (lambda_0 = 0 included)", min=2)
     torus_dim: int = option(3, help="dimension of the flat torus (period 2 pi)", min=1, max=7)

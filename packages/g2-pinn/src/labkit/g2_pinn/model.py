@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from labkit.g2_pinn.algebra import phi0
+from labkit.g2_pinn.algebra import induced_metric, phi0
 from labkit.g2_pinn.charts import Chart, make_chart
 from labkit.g2_pinn.constants import CONSTANTS
 from labkit.g2_pinn.forms import pullback_form
@@ -72,6 +72,13 @@ class G2PINN(nn.Module):
         self.net = nn.Sequential(*layers, last)
         self.register_buffer("phi_frame_ref", phi0(dtype))
         self.hidden = tuple(int(h) for h in hidden)
+        #: the keyword arguments that rebuild this network (the artifact's config)
+        self.config = {"hidden": list(self.hidden), "activation": activation, "init_scale": float(init_scale),
+                       "chart": self.chart.name, "radii": list(self.chart.radii)}
+
+    def metric(self, x: torch.Tensor) -> torch.Tensor:
+        """The metric (..., 7, 7) that phi induces, in chart coordinates, at chart points x (..., 7)."""
+        return induced_metric(self(x), check=False)
 
     def frame_components(self, x: torch.Tensor) -> torch.Tensor:
         """phi's components (..., 35) in the reference's orthonormal coframe (phi0 at the warm start)."""

@@ -15,6 +15,9 @@ def labkit_experiments():
 
 @hookimpl
 def labkit_models():
-    """The G2 PINN (lazy dotted path)."""
-    return {"g2-pinn": "labkit.g2_pinn.model:G2PINN"}
+    """Rebuild factories ``factory(config, tensors)``: the neck PINN (artifact ``model`` of ``train``)
+    and the Bryant-Salamon shell model (artifacts ``shell_<optimizer>`` of ``bryant-salamon``)."""
+    from labkit.core import state_dict_factory
 
+    return {"g2-pinn": state_dict_factory("labkit.g2_pinn.model:G2PINN"),
+            "shell": state_dict_factory("labkit.g2_pinn.shell:ShellPhi")}

@@ -105,6 +105,10 @@ class ShellPhi(nn.Module):
             last.bias.mul_(init_scale)
         self.net = nn.Sequential(*layers, last)  # the corrections to c_1..4
         self.hidden, self.degree = tuple(int(h) for h in hidden), int(degree)
+        #: the keyword arguments that rebuild this model (the artifact's config)
+        self.config = {"a": self.a, "r1": self.r1, "r2": self.r2, "hidden": list(self.hidden),
+                       "activation": activation, "init_scale": float(init_scale), "degree": self.degree,
+                       "quadrature": int(quadrature)}
         nodes, w = np.polynomial.legendre.leggauss(quadrature)
         self.gauss = (torch.as_tensor(nodes, dtype=dtype), torch.as_tensor(w, dtype=dtype))
 
@@ -136,9 +140,14 @@ class ShellPhi(nn.Module):
         """phi (..., 35) in the coframe (dr, sigma, nu) (Euler normalisation)."""
         return invariant_phi(self.coefficients(r))
 
-    def metric(self, r: torch.Tensor) -> torch.Tensor:
-        """The induced metric G (..., 7, 7) in the coframe (dr, sigma, nu)."""
+    def frame_metric(self, r: torch.Tensor) -> torch.Tensor:
+        """The induced metric G (..., 7, 7) in the coframe (dr, sigma, nu) (Euler normalisation)."""
         return induced_metric(self.frame_components(r), check=False)
+
+    def metric(self, x: torch.Tensor) -> torch.Tensor:
+        """The induced metric (..., 7, 7) in chart coordinates at chart points x = (r, y, z) (..., 7)."""
+        C = shell_coframe(x)
+        return C.transpose(-1, -2) @ self.frame_metric(x[..., 0]) @ C
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """phi's coordinate components (..., 35) at chart points x = (r, y, z)."""

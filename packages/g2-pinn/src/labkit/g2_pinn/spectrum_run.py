@@ -69,7 +69,8 @@ def run_spectrum(ctx: RunContext) -> dict[str, Any]:
     rng = np.random.default_rng(ctx.seed)
     metric = None
     if cfg.source == "saved":
-        pts, metric, period = load_saved_metric(Path(cfg.path))
+        folder = Path(cfg.path)
+        pts, metric, period = load_saved_metric(folder / "export" if (folder / "export").is_dir() else folder)
         exact = None
     else:
         pts, period, exact = known_manifold(cfg.source, cfg.n_points, rng, cfg.n_eigenvalues, cfg.torus_dim)
@@ -96,4 +97,19 @@ def run_spectrum(ctx: RunContext) -> dict[str, Any]:
     else:
         head.update(lambda1_times_H=float(lam[1] * CONSTANTS.h_star), target=13)
     out["headline"] = head
+    _figure(ctx, lam, exact, cfg.source)
     return out
+
+
+def _figure(ctx: RunContext, lam: np.ndarray, exact: np.ndarray | None, source: str) -> None:
+    """figures/spectrum.png: the eigenvalues by index, beside the exact ones where known."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(np.arange(len(lam)), lam, "x", label="diffusion map")
+    if exact is not None:
+        ax.plot(np.arange(len(exact)), exact, "_", ms=14, label="exact")
+    ax.set(title=f"Laplace-Beltrami spectrum ({source})", xlabel="index", ylabel="eigenvalue")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    ctx.save_figure(fig, "spectrum")

@@ -98,11 +98,21 @@ def run_train(ctx: RunContext) -> dict:
     initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     history: list[dict[str, float]] = []
     stop = {"best": math.inf, "since": 0}
+    # model selection: the training objective on held-out points, every select_every steps; the best
+    # weights are kept (checkpointed) and are the ones evaluated and saved
+    x_hold = model.chart.sample(cfg.holdout_points, torch.Generator().manual_seed(ctx.seed + 6006)).to(dev)
+    best: dict[str, Any] = {"step": -1, "loss": math.inf, "state": None, "curve": []}
+
+    def holdout_loss() -> float:
+        try:
+            return float(loss_fn(model, x_hold)[0].total.detach())
+        except DegenerateMetricError:
+            return math.inf
 
     def get_state() -> dict:
         return {"model": model.state_dict(), "opt": opt.state_dict(),
                 "sched": None if sched is None else sched.state_dict(), "history": history,
-                "stop": dict(stop), "initial": initial_state}
+                "stop": dict(stop), "initial": initial_state, "best": dict(best)}
 
     def set_state(s: dict) -> None:
         model.load_state_dict(s["model"])
@@ -112,6 +122,7 @@ def run_train(ctx: RunContext) -> dict:
         history[:] = s["history"]
         stop.update(s["stop"])
         initial_state.update(s["initial"])
+        best.update(s["best"])
 
     swarm = cfg.optimizer == "qimad"
 
@@ -155,6 +166,12 @@ def run_train(ctx: RunContext) -> dict:
             rec.update(det_mean=float(det.mean()), det_std=float(det.std()))
             rec.update({k: float(v.detach()) for k, v in out["res"].components.items()})
         history.append(rec)
+        if step % cfg.select_every == cfg.select_every - 1 or step == cfg.steps - 1:
+            held = holdout_loss()
+            best["curve"] = [*best["curve"], (step, held)]
+            if held < best["loss"]:
+                best.update(step=step, loss=held,
+                            state={k: v.detach().clone() for k, v in model.state_dict().items()})
         if rec["total"] < stop["best"] * (1 - cfg.min_delta):
             stop["best"], stop["since"] = rec["total"], 0
         else:
@@ -167,12 +184,25 @@ def run_train(ctx: RunContext) -> dict:
             ctx.log.info("step %d total %.3e dphi %.3e dstar %.3e det %.4f", step, rec["total"],
                          rec["torsion_dphi"], rec["torsion_dstar"], rec["det_mean"])
 
+    last_holdout = holdout_loss()
+    if best["state"] is not None and best["loss"] < last_holdout:
+        model.load_state_dict(best["state"])
+    else:  # an early stop between selections: the last weights are the best seen
+        best.update(step=len(history) - 1, loss=last_holdout)
     initial = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii).to(dev)
     initial.load_state_dict(initial_state)
     results = evaluate(ctx, model, initial)
     results["training"] = {"steps_run": len(history), "steps_max": cfg.steps, "optimizer": cfg.optimizer,
                            "early_stopped": len(history) < cfg.steps, "final": history[-1] if history else {},
-                           "first": history[0] if history else {}}
+                           "first": history[0] if history else {},
+                           "selected": {"step": best["step"], "holdout_loss": best["loss"],
+                                        "last_holdout_loss": last_holdout, "holdout_points": cfg.holdout_points,
+                                        "curve": [list(c) for c in best["curve"]],
+                                        "note": "weights with the lowest training objective on held-out points, "
+                                                "checked every select_every steps; these are evaluated and saved"}}
+    ctx.save_artifact("model", model, factory="g2-pinn", config=model.config,
+                      description=f"G2 PINN on the {model.chart.name} neck, radii {list(radii)}: weights of step "
+                                  f"{best['step']} (lowest held-out objective {best['loss']:.4e})")
     results["model"] = {"hidden": list(model.hidden), "activation": cfg.activation, "dtype": "float64",
                         "parameters": model.n_parameters(), "chart": model.chart.name, "radii": list(radii),
                         "input": ("(cos theta, sin theta, exp(y), exp(z)): 10 smooth functions on the neck"
