@@ -255,12 +255,12 @@ class FlatChart(Chart):
         return np.sort((ks ** 2 / s2).sum(1))[:n]
 
 
-def make_chart(kind: str | Chart, radii: tuple[float, float] = CONSTANTS.neck_radii) -> Chart:
-    """A chart by name ('round' or 'flat'), or the chart itself."""
+def make_chart(kind: str | Chart, radii: tuple[float, float] = CONSTANTS.neck_radii, r0: float = 1.0) -> Chart:
+    """A chart by name ('round' or 'flat'; r0 is the round chart's circle radius), or the chart itself."""
     if isinstance(kind, Chart):
         return kind
     if kind == "round":
-        return RoundChart(radii)
+        return RoundChart(radii, r0=r0)
     if kind == "flat":
         return FlatChart(radii)
     raise ValueError(f"chart: unknown {kind!r}; allowed: {', '.join(CHARTS)}")

@@ -15,7 +15,11 @@ class TrainConfig:
 
     chart: str = option("round", help="neck model: round S^1 x S^3 x S^3 (curved, torsionful warm start) or flat T^7",
                         choices=("round", "flat"))
-    radii: list[float] = option((33.0, 28.0), help="radii (r1, r2) of the two S^3 (the circle has radius 1)")
+    radii: list[float] = option((33.0, 28.0), help="radii (r1, r2) of the two S^3")
+    r0: float = option(1.0, help="circle radius of the round neck. 1, not the original 33: at r0 = 33 the circle "
+                                 "mode 1/r0^2 = 9.2e-4 would be lambda_1, below the S^3 levels 3/33^2 and 3/28^2, "
+                                 "and the spectrum would measure the circle, not the G2 geometry of S^3 x S^3",
+                       min=0.0, min_inclusive=False)
     hidden: list[int] = option((512, 512, 512, 256), help="hidden widths of the MLP features -> ... -> 35")
     activation: str = option("silu", help="activation", choices=("silu", "tanh", "gelu", "softplus"))
     init_scale: float = option(0.1, help="scale of the last layer at init (distance from the warm start)", min=0.0)

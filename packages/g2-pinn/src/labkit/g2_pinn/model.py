@@ -53,13 +53,14 @@ class G2PINN(nn.Module):
 
     def __init__(self, hidden: tuple[int, ...] | list[int] = (512, 512, 512, 256),
                  activation: str = "silu", init_scale: float = 0.1, chart: str | Chart = "round",
-                 radii: tuple[float, float] = CONSTANTS.neck_radii, dtype: torch.dtype = torch.float64):
+                 radii: tuple[float, float] = CONSTANTS.neck_radii, dtype: torch.dtype = torch.float64,
+                 r0: float = 1.0):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if not hidden or any(int(h) < 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden!r}")
-        self.chart = make_chart(chart, radii)
+        self.chart = make_chart(chart, radii, r0)
         layers: list[nn.Module] = []
         width = self.chart.n_features
         for h in hidden:
@@ -74,7 +75,8 @@ class G2PINN(nn.Module):
         self.hidden = tuple(int(h) for h in hidden)
         #: the keyword arguments that rebuild this network (the artifact's config)
         self.config = {"hidden": list(self.hidden), "activation": activation, "init_scale": float(init_scale),
-                       "chart": self.chart.name, "radii": list(self.chart.radii)}
+                       "chart": self.chart.name, "radii": list(self.chart.radii),
+                       "r0": float(getattr(self.chart, "r0", 1.0))}
 
     def metric(self, x: torch.Tensor) -> torch.Tensor:
         """The metric (..., 7, 7) that phi induces, in chart coordinates, at chart points x (..., 7)."""

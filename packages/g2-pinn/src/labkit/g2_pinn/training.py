@@ -90,7 +90,7 @@ def run_train(ctx: RunContext) -> dict:
     cfg = ctx.config
     dev = torch.device(ctx.device)
     radii = (float(cfg.radii[0]), float(cfg.radii[1]))
-    model = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii).to(dev)
+    model = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii, r0=cfg.r0).to(dev)
     loss_fn = G2Loss(weights={
         "torsion_dphi": cfg.w_dphi, "torsion_dstar": cfg.w_dstar, "proxy_standard_form": cfg.w_standard_form,
         "proxy_det": cfg.w_det, "proxy_normalisation": cfg.w_normalisation, "proxy_smoothness": cfg.w_smoothness})
@@ -189,7 +189,7 @@ def run_train(ctx: RunContext) -> dict:
         model.load_state_dict(best["state"])
     else:  # an early stop between selections: the last weights are the best seen
         best.update(step=len(history) - 1, loss=last_holdout)
-    initial = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii).to(dev)
+    initial = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii, r0=cfg.r0).to(dev)
     initial.load_state_dict(initial_state)
     results = evaluate(ctx, model, initial)
     results["training"] = {"steps_run": len(history), "steps_max": cfg.steps, "optimizer": cfg.optimizer,
@@ -200,6 +200,8 @@ def run_train(ctx: RunContext) -> dict:
                                         "curve": [list(c) for c in best["curve"]],
                                         "note": "weights with the lowest training objective on held-out points, "
                                                 "checked every select_every steps; these are evaluated and saved"}}
+    ctx.save_artifact("initial", initial, factory="g2-pinn", config=initial.config,
+                      description="the same network at initialisation (the start training changed)")
     ctx.save_artifact("model", model, factory="g2-pinn", config=model.config,
                       description=f"G2 PINN on the {model.chart.name} neck, radii {list(radii)}: weights of step "
                                   f"{best['step']} (lowest held-out objective {best['loss']:.4e})")
