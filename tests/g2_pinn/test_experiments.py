@@ -135,5 +135,18 @@ def test_selected_weights_are_saved_and_reload_in_a_fresh_process(labkit_run, ru
                               "proxy_normalisation": cfg["w_normalisation"], "proxy_smoothness": cfg["w_smoothness"]})
     assert float(loss_fn(net, x_hold)[0].total.detach()) == pytest.approx(sel["holdout_loss"], rel=1e-10)
     spec = labkit_run("g2-pinn:spectrum", overrides={"source": "saved", "path": str(tmp_path / "runs" / "g2"),
-                                                     "n_eigenvalues": 4}, out_dir=tmp_path / "spec")
+                                                     "n_eigenvalues": 4, "galerkin": False}, out_dir=tmp_path / "spec")
     assert spec["points"] == SMALL["export_points"] and (tmp_path / "spec" / "figures" / "spectrum.png").exists()
+
+
+@pytest.mark.slow
+def test_spectrum_of_a_saved_neck_run_has_the_galerkin_change_with_error_bars(labkit_run, tmp_path):
+    labkit_run("g2-pinn:train", preset="quick", overrides={**SMALL, "steps": 6}, out_dir=tmp_path / "g2")
+    spec = labkit_run("g2-pinn:spectrum", overrides={"source": "saved", "path": str(tmp_path / "g2"),
+                                                     "n_eigenvalues": 6}, out_dir=tmp_path / "spec")
+    g = spec["galerkin_neck"]
+    for which in ("trained", "initial"):
+        lam = g[which]["lambda"]
+        assert abs(lam[0]) < 1e-12 and all(t >= -1e-12 for t in g[which]["truncation"])  # nested bases
+        assert abs(lam[1] / g["reference_lambda1"] - 1) < 0.1  # near the round level 3/33^2
+    assert g["error_bar_lambda1"] < 1e-3 * g["reference_lambda1"]

@@ -84,3 +84,18 @@ def test_pulled_back_round_metric_converges_from_above_as_the_basis_grows():
 def test_bad_quadrature_is_refused():
     with pytest.raises(ValueError, match="quadrature"):
         s3_factor(4, m=5)
+
+
+def test_neck_spectrum_of_a_perturbed_network_is_nested_and_near_the_round_level():
+    import torch
+
+    from labkit.g2_pinn.model import G2PINN
+    from labkit.g2_pinn.neck_spectrum import neck_spectrum
+
+    torch.manual_seed(0)
+    net = G2PINN(hidden=(6,), init_scale=0.3, radii=(3.0, 2.0))
+    out = neck_spectrum(net, n_eig=6, bases=((1, 0), (1, 1)))
+    lam = np.array(out["lambda"])
+    assert abs(lam[0]) < 1e-12 and np.all(np.array(out["truncation"]) >= -1e-12)  # the larger basis is lower
+    assert 0 < abs(lam[1] / (3 / 9) - 1) < 0.3 and out["first_level_split"] > 0  # perturbed: split, moved
+    assert max(abs(v) for v in out["quadrature"][1:5]) < 1e-3 * lam[1]

@@ -104,6 +104,8 @@ class SpectrumConfig:
     neighbour_constant: float = option(0.4, help="bandwidth: mean kernel row sum = c N^(4/(d+4))",
                                        min=0.0, min_inclusive=False)
     device: str = option("auto", help="cpu, cuda or auto (the run's device)", choices=("auto", "cpu", "cuda"))
+    galerkin: bool = option(True, help="source=saved, a round-neck train run folder: also the Galerkin spectrum "
+                                       "(round eigenfunctions) of its trained and initial networks")
 
     def validate(self) -> None:
         if self.source == "saved" and not self.path:
