@@ -47,19 +47,25 @@ def _files(run: Path) -> dict[str, bytes]:
             and p.name not in ("progress.json", "log.txt")}
 
 
-def test_a_live_run_locks_its_folder_and_a_killed_ones_lock_is_taken_over(plugin_site, tmp_path):
+def test_a_live_run_locks_its_folder_and_a_killed_ones_lock_is_taken_over(plugin_site, with_plugins, tmp_path,
+                                                                          monkeypatch, capsys):
+    from labkit.core.cli import main
+
+    monkeypatch.setenv("LABKIT_PLUGINS", "toy")
+    monkeypatch.chdir(tmp_path)
     run = tmp_path / "r"
     first = _start(plugin_site, tmp_path, *SLOW, "--out", "r")
     try:
         _wait_for_step(run, first, 2)
         config = (run / "config.json").read_bytes()
-        for extra in ((), ("--resume",), ("--force",)):
-            other = _run(plugin_site, tmp_path, "toy:accumulate", "--set", "steps=3", "--out", "r", *extra)
-            assert other.returncode == 2, other.stderr
-            line = other.stderr.strip()
+        for extra in ((), ("--resume",), ("--force",)):  # from this process: a second process on the same folder
+            capsys.readouterr()
+            assert main(["run", "toy:accumulate", "--set", "steps=3", "--out", "r", *extra]) == 2
+            line = capsys.readouterr().err.strip()
             assert len(line.splitlines()) == 1 and "is in use by labkit process" in line, line
             assert f"process {first.pid} on host {socket.gethostname()}" in line
             assert (run / "config.json").read_bytes() == config and (run / "checkpoints").is_dir()
+        assert first.poll() is None, "the first run must still be running (and holding the lock)"
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -103,3 +109,11 @@ def test_wall_time_adds_up_across_resumed_sessions(plugin_site, tmp_path):
     wall = json.loads((run / "results.json").read_text())["wall_time_s"]
     # the work of both sessions: at least the sleeps of all 30 steps (the second session alone slept <= 10)
     assert wall >= steps * delay * 0.95, wall
+
+
+def test_a_failing_experiment_prints_its_traceback_once(plugin_site, tmp_path):
+    failed = _run(plugin_site, tmp_path, "toy:fails", "--out", "f")
+    assert failed.returncode == 1
+    assert failed.stderr.count("Traceback (most recent call last)") == 1, failed.stderr
+    assert "deliberate failure" in (tmp_path / "f" / "log.txt").read_text()
+    assert json.loads((tmp_path / "f" / "progress.json").read_text())["status"] == "failed"

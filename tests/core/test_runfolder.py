@@ -307,3 +307,16 @@ def test_output_files_honour_the_umask(labkit, tmp_path):
         os.umask(old)
     for name in ("config.json", "results.json", "results.csv", "progress.json"):
         assert (run / name).stat().st_mode & 0o777 == 0o664, name
+
+
+def test_run_all_never_overwrites_a_summary_it_did_not_write(labkit, tmp_path):
+    root = tmp_path / "all"
+    root.mkdir()
+    (root / "summary.md").write_text("# my own summary of the week\n")
+    before = snapshot(root)
+    line = one_line_error(*labkit("run", "--all", "--preset", "quick", "--out", str(root)))
+    assert "not a labkit summary" in line
+    assert snapshot(root) == before
+    (root / "summary.md").unlink()
+    assert labkit("run", "--all", "--preset", "quick", "--out", str(root))[0] == 0
+    assert labkit("run", "--all", "--preset", "quick", "--out", str(root), "--resume")[0] == 0  # its own: rewritten

@@ -55,3 +55,14 @@ def test_batch_on_cuda_matches_cpu() -> None:
     cpu = simulate_batch(systems, device="cpu")
     for key in gpu:
         assert (gpu[key].cpu() - cpu[key]).abs().max() < 1e-9
+
+
+def test_cpu_pool_eigh_matches_device_eigh():
+    from labkit.nmr_fno.task import TASK_TIMES, task_systems
+
+    systems = task_systems(7, 6, seed=3)
+    a = simulate_batch(systems, TASK_TIMES)
+    b = simulate_batch(systems, TASK_TIMES, eigh="cpu-pool", eigh_threads=2)
+    assert all(float((a[k] - b[k]).abs().max()) < 1e-12 for k in a)
+    with pytest.raises(ValueError, match="eigh"):
+        simulate_batch(systems, TASK_TIMES, eigh="gpu")

@@ -81,3 +81,33 @@ def test_ood_j_bands():
     cfg = OODConfig(ood_low=[1.0, 5.0], ood_high=[20.0, 35.0])
     cfg.validate()
     assert cfg.j_bands() == [("in-range", (5.0, 20.0)), ("low", (1.0, 5.0)), ("high", (20.0, 35.0))]
+
+
+def test_studies_reuse_a_flagship_surrogate_read_only_and_scaling_pairs_speedup_with_error(labkit_run, tmp_path):
+    import hashlib
+
+    labkit_run("nmr-fno:surrogate", preset="quick", overrides={**TINY, "timing_repeats": 1, "timing_batch": 4}, out_dir=tmp_path / "flag")
+    pt = tmp_path / "flag" / "train-surrogate.pt"
+    sha, before = hashlib.sha256(pt.read_bytes()).hexdigest(), pt.stat().st_mtime_ns
+    res = labkit_run("nmr-fno:scaling", preset="quick", out_dir=tmp_path / "sc",
+                     overrides={**TINY, "timing_n": [4, 6], "timing_repeats": 1, "surrogate_run": str(tmp_path / "flag")})
+    log = (tmp_path / "sc" / "log.txt").read_text()
+    assert sha in log and "training on" not in log and not (tmp_path / "sc" / "train-surrogate.pt").exists()
+    assert pt.stat().st_mtime_ns == before
+    for r in res["rows"]:  # N = 6 is not a trained N: timed, but no speed-up without an error
+        assert (r["speedup_vs_fastest"] is None) == (r["method"] == "surrogate" and r["rmse"] is None)
+    assert any(r["method"] == "surrogate" and r["n_spins"] == 6 and r["speedup_vs_fastest"] is None for r in res["rows"])
+    assert res["headline"]["N"] == 4 and res["headline"]["surrogate_rmse"] > 0
+
+
+def test_flagship_run_artifact_reloads_in_a_fresh_process(labkit_run, tmp_path):
+    import subprocess
+    import sys
+
+    res = labkit_run("nmr-fno:surrogate", preset="quick", overrides={**TINY, "timing_repeats": 1, "timing_batch": 4}, out_dir=tmp_path / "f")
+    code = ("import json; from labkit.core import load_run; from labkit.nmr_fno import Surrogate, random_system\n"
+            f"run = load_run({str(tmp_path / 'f')!r}); sur = Surrogate.load(run)\n"
+            "assert type(sur).__name__ == 'Surrogate', type(sur)\n"
+            "print(json.dumps(sur.predict([random_system(4, 'chain', seed=123)], check_range=False)[0, 0, :16].tolist()))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert max(abs(a - b) for a, b in zip(json.loads(out), res["probe_mx"], strict=True)) <= 1e-12

@@ -99,8 +99,11 @@ class Checkpointer:
         payload = encode_state(state)
         header = {"schema": _SCHEMA, "step": step, "codec": _CODEC, "size": len(payload),
                   "metadata": metadata or {}, "created": time.time()}
-        body = _MAGIC + json.dumps(header, allow_nan=False).encode("utf-8") + b"\n" + payload
-        blob = body + b"sha256:" + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n"
+        parts = [_MAGIC, json.dumps(header, allow_nan=False).encode("utf-8") + b"\n", payload]
+        digest = hashlib.sha256()
+        for part in parts:
+            digest.update(part)
+        blob = b"".join([*parts, b"sha256:", digest.hexdigest().encode("ascii"), b"\n"])
         path = atomic_write_bytes(self.path_for(step), blob)
         self._remember(path)
         self._prune()
@@ -211,19 +214,20 @@ def _verify(path: Path, step: int, blob: bytes) -> tuple[dict[str, Any], bytes]:
         )
     if not blob.startswith(_MAGIC):
         raise CorruptCheckpoint(f"{path}: not a labkit checkpoint (bad magic)")
-    body, trailer = blob[:-_DIGEST], blob[-_DIGEST:]
-    if len(blob) < len(_MAGIC) + _DIGEST or not trailer.startswith(b"sha256:") or not trailer.endswith(b"\n"):
+    size = len(blob) - _DIGEST  # the checksummed part; memoryview: no copy of a large file
+    trailer = blob[size:]
+    if size < len(_MAGIC) or not trailer.startswith(b"sha256:") or not trailer.endswith(b"\n"):
         raise CorruptCheckpoint(f"{path}: truncated (no checksum trailer)")
-    if hashlib.sha256(body).hexdigest().encode("ascii") != trailer[7:-1]:
+    if hashlib.sha256(memoryview(blob)[:size]).hexdigest().encode("ascii") != trailer[7:-1]:
         raise CorruptCheckpoint(f"{path}: checksum mismatch (file truncated or altered)")
-    end = body.find(b"\n", len(_MAGIC))
+    end = blob.find(b"\n", len(_MAGIC), size)
     try:
-        header = json.loads(body[len(_MAGIC):end]) if end > 0 else None
+        header = json.loads(blob[len(_MAGIC):end]) if end > 0 else None
     except (ValueError, RecursionError):
         header = None
     if not isinstance(header, dict):
         raise CorruptCheckpoint(f"{path}: unreadable header")
-    payload = body[end + 1:]
+    payload = blob[end + 1:size]
     expected = {"schema": _SCHEMA, "step": step, "codec": _CODEC, "size": len(payload)}
     wrong = [f"{key} {header.get(key)!r} (expected {value!r})" for key, value in expected.items() if header.get(key) != value]
     if wrong:

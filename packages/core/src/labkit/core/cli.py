@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="start over in a used run folder (deletes only the files labkit wrote there)")
     run.add_argument("--device", default="auto", choices=DEVICES)
     run.add_argument("--seed", type=int, default=None, help="random seed (default 0; a resumed run keeps its own)")
+    run.add_argument("--nproc", type=int, default=None, metavar="K",
+                     help="run on K processes of this machine through torch.distributed (one GPU each on CUDA, gloo on "
+                          "CPU), the same algorithm as one process; across nodes: torchrun ... -m labkit.core.cli run ...")
 
     show = sub.add_parser("show", help="a run folder: config, status, headline results, artifacts, figures")
     show.add_argument("run_dir", metavar="RUN")
@@ -52,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``labkit`` console script; user errors print a message and return 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return _COMMANDS[args.command](args)
     except LabkitError as exc:
@@ -129,7 +134,18 @@ def _cmd_info(args: argparse.Namespace) -> int:
         console.print(table)
         for name, values in sorted(exp.presets.items()):
             console.print(f"  preset [bold]{name}[/bold]: " + ", ".join(f"{k}={v!r}" for k, v in values.items()), highlight=False)
+        console.print(f"  processes: {_scale_out(entry.full_name, exp)}", highlight=False)
     return 0
+
+
+def _scale_out(full_name: str, exp: object) -> str:
+    """How ``labkit info`` describes ``--nproc`` for one experiment."""
+    from labkit.core.experiment import Experiment
+
+    if type(exp).check_world_size is Experiment.check_world_size:
+        return "one (it does not take --nproc or torchrun)"
+    return (f"`labkit run {full_name} --nproc K` runs it on K processes (one GPU each on CUDA), the same algorithm "
+            "as one process; across nodes `torchrun --nnodes N ... -m labkit.core.cli run ...` (core README, Scale out)")
 
 
 @contextmanager
@@ -159,19 +175,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from labkit.core.distributed import launched
     from labkit.core.runner import check_seed, run_all, run_experiment
 
     if args.seed is not None:
         check_seed(args.seed)
+    if args.nproc is not None or (launched() and int(os.environ["WORLD_SIZE"]) > 1):
+        from labkit.core import _cli_distributed
+
+        return _cli_distributed.run(args)
     registry = _registry()
     for info in registry.failures():
         print(f"labkit: warning: plugin {info.name} ({info.distribution}) failed to load: {info.error}", file=sys.stderr)
     if args.all:
         if args.target or args.config:
             raise LabkitError("--all runs every flagship: give no PLUGIN:EXPERIMENT and no --config")
-        from labkit.core.summary import print_summary, write_summary
+        from labkit.core.summary import check_summary_target, print_summary, write_summary
 
         root = Path(args.out) if args.out else Path("runs") / (args.preset or "default")
+        check_summary_target(root)
         outcomes = run_all(registry, preset=args.preset or "default", out_root=root, resume=args.resume,
                            force=args.force, device=args.device, seed=args.seed, overrides=args.overrides)
         print_summary(outcomes)

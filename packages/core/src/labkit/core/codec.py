@@ -60,7 +60,7 @@ def encode_state(tree: Any) -> bytes:
 
         torch_blob = save_torch(tensors)
     head = json.dumps({"tree": encoded, "numpy": len(numpy_blob), "torch": len(torch_blob)}, allow_nan=False)
-    return MAGIC + head.encode("utf-8") + b"\n" + numpy_blob + torch_blob
+    return b"".join((MAGIC, head.encode("utf-8"), b"\n", numpy_blob, torch_blob))  # one copy of the arrays
 
 
 def decode_state(blob: bytes) -> Any:
@@ -78,20 +78,20 @@ def decode_state(blob: bytes) -> Any:
         n_numpy, n_torch, tree = int(head["numpy"]), int(head["torch"]), head["tree"]
     except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise StateDecodeError(f"unreadable state header ({type(exc).__name__})") from None
-    body = blob[end + 1:]
-    if n_numpy < 0 or n_torch < 0 or len(body) != n_numpy + n_torch:
-        raise StateDecodeError(f"state body holds {len(body)} bytes, its header announces {n_numpy} + {n_torch}")
+    start = end + 1
+    if n_numpy < 0 or n_torch < 0 or len(blob) - start != n_numpy + n_torch:
+        raise StateDecodeError(f"state body holds {len(blob) - start} bytes, its header announces {n_numpy} + {n_torch}")
     try:
         arrays: dict[str, Any] = {}
         if n_numpy:
             from safetensors.numpy import load
 
-            arrays = load(body[:n_numpy])
+            arrays = load(blob[start:start + n_numpy])
         tensors: dict[str, Any] = {}
         if n_torch:
             from safetensors.torch import load as load_torch
 
-            tensors = load_torch(body[n_numpy:])
+            tensors = load_torch(blob[start + n_numpy:])
         return _Decoder(arrays, tensors).decode(tree)
     except StateDecodeError:
         raise

@@ -45,9 +45,53 @@ class RunContext(Generic[ConfigT]):
     plugin: str | None = None
     experiment: str | None = None
     registry: PluginRegistry | None = field(default=None, repr=False)
+    rank: int = 0
+    world_size: int = 1
     _loops: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     _elapsed_before: float = field(default=0.0, repr=False)
     _session_start: float = field(default_factory=time.perf_counter, repr=False)
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one process of a run that writes its folder (see :mod:`labkit.core.distributed`)."""
+        return self.rank == 0
+
+    @property
+    def local_device(self) -> str:
+        """Where this process computes: ``cuda:LOCAL_RANK`` under ``--nproc``/torchrun on CUDA, else ``device``."""
+        from labkit.core.distributed import current
+
+        group = current()
+        return group.device if group is not None and self.world_size > 1 else self.device
+
+    def steps(self, n_batches: int, accumulate: int = 1) -> list[Any]:
+        """This rank's optimizer steps over ``n_batches`` (see :func:`labkit.core.distributed.step_groups`).
+
+        Each :class:`~labkit.core.distributed.Step` lists the batches this rank computes and how many
+        the step holds in all: scale each batch's loss by ``1 / step.count``, backpropagate, then
+        :meth:`sum_gradients` and step the optimizer; the result is the one-process mean.
+        """
+        from labkit.core.distributed import step_groups
+
+        return step_groups(n_batches, accumulate=accumulate, rank=self.rank, world=self.world_size)
+
+    def sum_gradients(self, params: Iterable[Any]) -> None:
+        """Sum the gradients of ``params`` over the ranks (missing ones as zeros); one process: fills ``None``s."""
+        from labkit.core.distributed import sum_gradients
+
+        sum_gradients(params)
+
+    def sum_values(self, values: Iterable[float]) -> list[float]:
+        """Each value summed over the ranks (one process: the values)."""
+        from labkit.core.distributed import sum_values
+
+        return sum_values(list(values))
+
+    def broadcast(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank: compute something once (``obj if ctx.is_main else None``) and share it."""
+        from labkit.core.distributed import broadcast
+
+        return broadcast(obj)
 
     @property
     def elapsed_s(self) -> float:
@@ -94,6 +138,9 @@ class RunContext(Generic[ConfigT]):
         """
         from labkit.core import __version__
         from labkit.core.artifacts import ArtifactError, hook_of, write_artifact
+
+        if not self.is_main:  # rank 0 alone writes the run folder
+            return self.out_dir / "artifacts" / name
 
         full = factory if ":" in factory or not self.plugin else f"{self.plugin}:{factory}"
         registry = self._registry()
@@ -156,13 +203,16 @@ class RunContext(Generic[ConfigT]):
         """A tqdm progress bar (to stderr; hidden when ``LABKIT_PROGRESS=0``)."""
         from tqdm.auto import tqdm
 
-        disable = os.environ.get("LABKIT_PROGRESS", "1") == "0"
+        disable = os.environ.get("LABKIT_PROGRESS", "1") == "0" or not self.is_main
         return tqdm(iterable, total=total, desc=desc, initial=initial, disable=disable, leave=False, dynamic_ncols=True)
 
     def save_figure(self, fig: Any, name: str, dpi: int = 120) -> Path:
         """Save a matplotlib figure as ``figures/<name>.png`` (atomically) and close it."""
         import matplotlib.pyplot as plt
 
+        if not self.is_main:
+            plt.close(fig)
+            return self.out_dir / "figures" / f"{name}.png"
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
         plt.close(fig)
@@ -172,6 +222,8 @@ class RunContext(Generic[ConfigT]):
 
     def write_csv(self, name: str, rows: list[dict[str, Any]]) -> Path:
         """Write rows (dicts; the union of keys makes the header) to ``<name>.csv``."""
+        if not self.is_main:
+            return self.out_dir / f"{name}.csv"
         header: list[str] = []
         for row in rows:
             header.extend(k for k in row if k not in header)
@@ -184,6 +236,8 @@ class RunContext(Generic[ConfigT]):
 
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``obj`` to ``<name>.json`` atomically."""
+        if not self.is_main:
+            return self.out_dir / f"{name}.json"
         return atomic_write_json(self.out_dir / f"{name}.json", obj)
 
     def loop(
@@ -234,6 +288,8 @@ class RunContext(Generic[ConfigT]):
 
     def _record_loop(self, name: str, done: int, total: int, stopped: bool) -> None:
         self._loops[name] = {"done": done, "total": total, "stopped": stopped}
+        if not self.is_main:
+            return
         progress = self.out_dir / "progress.json"
         record = _read_json(progress)
         record["loops"] = dict(self._loops)
@@ -286,7 +342,7 @@ class Loop:
             for step in range(self.start, self.total):
                 yield step
                 done = step + 1
-                if self._stop or done % self._every == 0 or done == self.total:
+                if self._ctx.is_main and (self._stop or done % self._every == 0 or done == self.total):
                     payload = {"user": self._state(), "rng": capture_rng_state(), "stopped": self._stop}
                     checkpointer.save(done, payload, metadata={"loop": self.name, "total": self.total,
                                                                "elapsed_s": self._ctx.elapsed_s})

@@ -60,6 +60,17 @@ class Experiment(abc.ABC, Generic[ConfigT]):
         """
         return None
 
+    def check_world_size(self, config: Any, world_size: int) -> None:
+        """Refuse to run on ``world_size`` processes (``--nproc``, torchrun) unless this experiment can.
+
+        The default refuses more than one process: K copies of a one-process experiment would do
+        the same work K times. Experiments that split their work (see
+        :mod:`labkit.core.distributed`) override this, refusing configurations they cannot split.
+        """
+        if world_size > 1:
+            raise LabkitError(f"experiment {self.name!r} runs in one process: it does not take --nproc or torchrun "
+                              f"(asked for {world_size} processes)")
+
     def make_config(
         self,
         preset: str | None = None,

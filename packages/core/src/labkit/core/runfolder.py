@@ -92,7 +92,9 @@ def inspect_folder(path: str | os.PathLike[str]) -> FolderState:
             return True
         head, _, name = rel.rpartition("/")
         temp = TEMP_PATTERN.match(name)
-        return bool(temp) and is_ours(f"{head}/{temp['name']}" if head else temp["name"])
+        if temp is None:
+            return False
+        return is_ours(f"{head}/{temp['name']}" if head else temp["name"])
 
     try:
         for rel in _walk(root):

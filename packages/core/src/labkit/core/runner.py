@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -60,7 +61,9 @@ def run_experiment(
     seed: int | None = None,
     echo: bool = True,
     fresh_if_unstarted: bool = False,
-) -> RunOutcome:
+    world_size: int = 1,
+    check_only: bool = False,
+) -> RunOutcome | None:
     """Run ``plugin:experiment`` into ``out_dir`` and return its outcome.
 
     A used folder is refused unless ``resume`` (continue, keeping the saved config) or
@@ -68,7 +71,9 @@ def run_experiment(
     files labkit did not write is never used. Resuming a completed run returns its saved
     results; ``resume`` with no run in the folder is an error unless ``fresh_if_unstarted``.
     Every check of the input happens before anything is written; the folder is locked
-    while the run writes.
+    while the run writes. ``world_size`` is the number of processes (``--nproc``, torchrun; the
+    caller is rank 0 of them); ``check_only`` makes every check that needs no lock and returns None
+    before anything is written (what ``--nproc`` does before it starts the processes).
     """
     if resume and force:
         raise LabkitError("--resume and --force exclude each other: continue the run, or start it over")
@@ -84,9 +89,15 @@ def run_experiment(
                           "labkit does not write or delete through links: give the folder itself")
     state = inspect_folder(out)
     _refuse(state, resume, force, fresh_if_unstarted, locked=False)
+    if not (resume and state.has_config):  # a resumed run is checked with the config it keeps
+        experiment.check_world_size(config, world_size)
     resolved_device = resolve_device(device)
     if not state.has_config or force:
         check_memory(full_name, experiment.estimate_memory(config))
+    if check_only:
+        if resume and state.has_config:
+            _saved_run(out, entry, config, preset, config_file, overrides, seed, world_size)
+        return None
     created = False
     lock: RunLock | None = None
     started = [False]
@@ -99,8 +110,11 @@ def run_experiment(
         lock = RunLock(out).acquire()
         return _run_locked(entry, config, out, lock, preset=preset, config_file=config_file, overrides=overrides,
                            resume=resume, force=force, device=resolved_device, seed=seed, echo=echo,
-                           fresh_if_unstarted=fresh_if_unstarted, started=started, registry=registry)
+                           fresh_if_unstarted=fresh_if_unstarted, started=started, registry=registry,
+                           world_size=world_size)
     except OSError as exc:
+        if not _is_write_error(out, exc):
+            raise
         raise _write_error(out, exc) from None
     finally:
         if lock is not None and not started[0]:
@@ -132,7 +146,7 @@ def _refuse(state: FolderState, resume: bool, force: bool, fresh_if_unstarted: b
 def _run_locked(entry: ExperimentEntry, config: Any, out: Path, lock: RunLock, *, preset: str | None, config_file: Any,
                 overrides: Any, resume: bool, force: bool, device: str, seed: int | None, echo: bool,
                 fresh_if_unstarted: bool, started: list[bool],
-                registry: PluginRegistry | None = None) -> RunOutcome:
+                registry: PluginRegistry | None = None, world_size: int = 1) -> RunOutcome:
     full_name, experiment = entry.full_name, entry.experiment
     state = inspect_folder(out)  # again, under the lock: another run may have changed the folder meanwhile
     _refuse(state, resume, force, fresh_if_unstarted, locked=True)
@@ -148,15 +162,7 @@ def _run_locked(entry: ExperimentEntry, config: Any, out: Path, lock: RunLock, *
             raise LabkitError(f"run folder {str(out)!r} holds labkit files but no config.json; "
                               "start the run over with --force")
     if saved is not None:
-        if not isinstance(saved.get("config"), dict) or not isinstance(saved.get("seed"), int):
-            raise LabkitError(f"{out / 'config.json'} is not a labkit run config; start the run over with --force")
-        if saved.get("experiment") != full_name:
-            raise LabkitError(f"run folder {str(out)!r} belongs to {saved.get('experiment')!r}, not {full_name!r}")
-        _check_same_config(saved["config"], config_to_dict(config), preset, config_file, overrides)
-        config = experiment.make_config(file_values=saved["config"])
-        if seed is not None and seed != saved["seed"]:
-            raise ConfigError("seed", f"the run was started with seed {saved['seed']}; a resumed run keeps it (got {seed})")
-        seed = saved["seed"]
+        config, seed = _saved_run(out, entry, config, preset, config_file, overrides, seed, world_size)
         previous = _read_json(out / "results.json", hint="start the run over with --force")
         if previous is not None and previous.get("status") == "completed":
             if echo:
@@ -172,10 +178,32 @@ def _run_locked(entry: ExperimentEntry, config: Any, out: Path, lock: RunLock, *
         if saved is None:
             atomic_write_json(out / "config.json", {
                 "experiment": full_name, "preset": preset, "seed": seed, "config": config_to_dict(config), "layout": LAYOUT,
+                "world_size": world_size,
             })
         started[0] = True
         return _execute(entry, config, out, preset, seed, device, resume=saved is not None, echo=echo,
-                        registry=registry)
+                        registry=registry, world_size=world_size)
+
+
+def _saved_run(out: Path, entry: ExperimentEntry, config: Any, preset: str | None, config_file: Any, overrides: Any,
+               seed: int | None, world_size: int) -> tuple[Any, int]:
+    """The config and seed a resumed run keeps, after checking the command asks for nothing else."""
+    full_name, experiment = entry.full_name, entry.experiment
+    saved = _read_json(out / "config.json", hint="start the run over with --force") or {}
+    if not isinstance(saved.get("config"), dict) or not isinstance(saved.get("seed"), int):
+        raise LabkitError(f"{out / 'config.json'} is not a labkit run config; start the run over with --force")
+    if saved.get("experiment") != full_name:
+        raise LabkitError(f"run folder {str(out)!r} belongs to {saved.get('experiment')!r}, not {full_name!r}")
+    _check_same_config(saved["config"], config_to_dict(config), preset, config_file, overrides)
+    config = experiment.make_config(file_values=saved["config"])
+    if seed is not None and seed != saved["seed"]:
+        raise ConfigError("seed", f"the run was started with seed {saved['seed']}; a resumed run keeps it (got {seed})")
+    started_on = saved.get("world_size", 1)
+    if started_on != world_size:
+        raise LabkitError(f"--nproc: the run in {str(out)!r} was started on {started_on} process(es) and another count "
+                          f"changes what it computes; resume it on {started_on} (got {world_size})")
+    experiment.check_world_size(config, world_size)
+    return config, saved["seed"]
 
 
 def _undo_setup(out: Path, created: bool) -> None:
@@ -196,6 +224,16 @@ def _drop_lock_file(out: Path, created: bool) -> None:
             out.rmdir()
 
 
+def _is_write_error(out: Path, exc: OSError) -> bool:
+    """A full, read-only or forbidden run folder (a user error), not some other failure of the run."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return False
+    if exc.filename is None:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+    root = os.path.abspath(out)
+    return os.path.abspath(exc.filename) == root or os.path.abspath(exc.filename).startswith(root + os.sep)
+
+
 def _write_error(out: Path, exc: OSError) -> LabkitError:
     where = exc.filename or out
     return LabkitError(f"cannot write to run folder {str(out)!r}: {exc.strerror or exc} ({where}); "
@@ -203,17 +241,23 @@ def _write_error(out: Path, exc: OSError) -> LabkitError:
 
 
 def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None, seed: int, device: str, *, resume: bool, echo: bool,
-             registry: PluginRegistry | None = None) -> RunOutcome:
+             registry: PluginRegistry | None = None, world_size: int = 1) -> RunOutcome:
     record_write(out / "log.txt")
     log = _make_logger(out, echo)
     progress = _read_json(out / "progress.json", hint="start the run over with --force") or {}
-    progress.update(status="running", device=device, started=time.time())
+    progress.update(status="running", device=device, started=time.time(), world_size=world_size)
     progress.pop("error", None)
     atomic_write_json(out / "progress.json", progress)
     log.info("%s %s in %s (seed %d, device %s, preset %s)", "resuming" if resume else "starting", entry.full_name, out, seed, device, preset)
     seed_everything(seed)
     ctx = RunContext(config=config, out_dir=out, seed=seed, device=device, log=log, preset=preset, resume=resume,
-                     plugin=entry.plugin, experiment=entry.full_name, registry=registry)
+                     plugin=entry.plugin, experiment=entry.full_name, registry=registry, world_size=world_size)
+    if world_size > 1:
+        from labkit.core.distributed import announce
+
+        log.info("%d processes (world size %d): this is rank 0", world_size, world_size)
+        announce({"config": config_to_dict(config), "out": str(out), "seed": seed, "preset": preset, "resume": resume,
+                  "device": device})
     try:
         results = entry.experiment.run(ctx)
         if not isinstance(results, Mapping):
@@ -225,7 +269,7 @@ def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None,
         _finish_progress(out, "completed", None)
         atomic_write_json(out / "results.json", {
             "experiment": entry.full_name, "status": "completed", "preset": preset, "seed": seed, "device": device,
-            "wall_time_s": wall, "config": config_to_dict(config), "results": results,
+            "wall_time_s": wall, "world_size": world_size, "config": config_to_dict(config), "results": results,
         })
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
@@ -239,6 +283,32 @@ def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None,
     log.info("%s completed in %.1f s", entry.full_name, wall)
     _close_logger(log)
     return RunOutcome(entry.full_name, out, "completed", json.loads(json.dumps(_plain(results), allow_nan=True)), wall)
+
+
+def run_as_rank(registry: PluginRegistry, full_name: str, *, rank: int, world_size: int) -> int:
+    """Rank > 0 of a run: take the setup from rank 0, run the same experiment, write nothing.
+
+    Returns 0 when the experiment ran (or rank 0 had nothing to run), else rank 0's exit status.
+    """
+    from labkit.core.distributed import receive
+
+    setup = receive()
+    if "stop" in setup:
+        return int(setup["stop"])
+    entry = registry.experiment(full_name)
+    config = entry.experiment.make_config(file_values=setup["config"])
+    log = logging.getLogger(f"labkit.run.rank{rank}")
+    log.setLevel(logging.WARNING)
+    if not log.handlers:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setFormatter(logging.Formatter(f"[rank {rank}] %(message)s"))
+        log.addHandler(stream)
+    seed_everything(setup["seed"])
+    ctx = RunContext(config=config, out_dir=Path(setup["out"]), seed=setup["seed"], device=setup["device"], log=log,
+                     preset=setup["preset"], resume=setup["resume"], plugin=entry.plugin, experiment=entry.full_name, registry=registry, rank=rank,
+                     world_size=world_size)
+    entry.experiment.run(ctx)
+    return 0
 
 
 def run_all(
@@ -282,6 +352,17 @@ def _check_same_config(saved: Mapping[str, Any], asked: Mapping[str, Any], prese
     differences = [f"{k}: saved {saved.get(k)!r}, asked {v!r}" for k, v in asked.items() if saved.get(k) != v]
     if differences:
         raise LabkitError("--resume keeps the saved config, but the command asks for another: " + "; ".join(differences))
+
+
+def record_failure(out: Path, error: str) -> None:
+    """Mark the unfinished run in ``out`` failed with ``error`` (a rank that died could not say so itself)."""
+    if not (out / "progress.json").is_file() or (out / "results.json").exists():
+        return
+    try:
+        with RunLock(out):
+            _finish_progress(out, "failed", error)
+    except (LabkitError, OSError):
+        pass  # another run holds the folder, or it cannot be written: the message on the terminal stands
 
 
 def _finish_progress(out: Path, status: str, error: str | None) -> None:

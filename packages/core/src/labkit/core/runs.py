@@ -117,6 +117,9 @@ def load_run(path: str | Path) -> Run:
     # run that completes while this reads is seen either as running or as completed, never mixed
     results = _read(folder / "results.json")
     progress = _read(folder / "progress.json")
+    if results is None and (progress or {}).get("status") == "completed":
+        # progress turns "completed" only after results.json is written: the run finished while this read
+        results = _read(folder / "results.json")
     config = _read(folder / "config.json")
     if config is None and results is None:
         raise LabkitError(f"{str(folder)!r} is not a labkit run folder (no config.json or results.json)")

@@ -20,8 +20,8 @@ from .grid import (
     AliasingWarning,
     MemoryLimitError,
     default_times,
-    estimate_memory_bytes,
 )
+from .methods import METHOD_TABLE, estimate_memory_bytes
 from .simulate import METHODS, simulate
 from .systems import TOPOLOGIES, SpinSystem, n_params, random_system
 
@@ -64,12 +64,29 @@ _LAZY = {
     "add_noise": ".inverse",
     "exact_forward": ".inverse",
     "surrogate_forward": ".inverse",
+    "FIDSurrogate": ".fid_surrogate",
+    "FIDSpec": ".fid_surrogate",
+    "TASK_TIMES": ".task",
+    "task_system": ".task",
+    "task_systems": ".task",
+    "broaden": ".task",
+    "first_order_fid": ".task",
+    "relative_l2": ".task",
+    "LineNet": ".line_model",
+    "LineNetConfig": ".line_model",
+    "FIDData": ".fid_training",
+    "FIDTrainSettings": ".fid_training",
+    "make_fid_data": ".fid_training",
+    "train_fid": ".fid_training",
+    "run_study": ".fid_study",
+    "conformal_bands": ".fid_study",
 }
 
 __all__ = [
     "AliasingWarning",
     "DEFAULT_DT",
     "METHODS",
+    "METHOD_TABLE",
     "MemoryLimitError",
     "N_TIMES",
     "OBSERVABLES",

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 
 from .grid import check_observables, check_times
-from .simulate import METHODS, simulate
+from .methods import methods_with
+from .simulate import simulate
 from .systems import TOPOLOGIES, random_system
 
 __all__ = ["FORMAT_VERSION", "DatasetPart", "generate_dataset", "load_dataset", "plan_mix"]
@@ -60,8 +61,8 @@ class DatasetPart:
             raise ValueError(f"count: must be >= 0, got {self.count}")
         if self.topology not in (*TOPOLOGIES, "mixed"):
             raise ValueError(f"topology: must be one of {(*TOPOLOGIES, 'mixed')}, got {self.topology!r}")
-        if self.method not in METHODS or self.method == "spinach":
-            raise ValueError(f"method: must be one of {[m for m in METHODS if m != 'spinach']}, got {self.method!r}")
+        if self.method not in methods_with("dataset"):
+            raise ValueError(f"method: must be one of {list(methods_with('dataset'))}, got {self.method!r}")
 
 
 def plan_mix(n_values: Sequence[int], total_samples: int, cost_exponent: float = 0.0) -> list[DatasetPart]:

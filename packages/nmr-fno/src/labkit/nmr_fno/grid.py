@@ -1,4 +1,4 @@
-"""Time grids, observable names, aliasing checks and the memory guard shared by every simulator.
+"""Time grids, observable names and aliasing checks shared by every simulator (memory: see methods.py).
 
 The default grid is N_TIMES = 300 points with DEFAULT_DT = 1 ms (t = 0, 1, ..., 299 ms): the complex
 FID Mx + i My is then sampled without aliasing for every line inside +-500 Hz (spectral width 1 kHz),
@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable, Sequence
-from math import comb
 
 import numpy as np
 
@@ -28,8 +27,6 @@ __all__ = [
     "check_observables",
     "check_times",
     "default_times",
-    "estimate_memory_bytes",
-    "guard_memory",
     "nyquist_hz",
 ]
 
@@ -111,35 +108,3 @@ def available_memory_bytes() -> int:
     except OSError:
         pass
     return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-
-
-def estimate_memory_bytes(n_spins: int, method: str, n_times: int = N_TIMES) -> int:
-    """Peak working memory (bytes) of one simulation, from the block sizes each method holds at once."""
-    sizes = [comb(n_spins, k) for k in range(n_spins + 1)]
-    nmax = max(sizes)
-    pair = max(sizes[k - 1] * sizes[k] for k in range(1, n_spins + 1)) if n_spins else 1
-    dim = 2**n_spins
-    if method in ("exact", "torch"):
-        # two sectors' eigenvectors + eigh workspace (~3 n^2) + intensity blocks (3 pairs) + phase tables
-        return 8 * (5 * nmax * nmax + 3 * pair + 4 * n_times * nmax) + (64 << 20)
-    if method == "exact-full":
-        return 8 * 8 * dim * dim + (64 << 20)
-    if method in ("krylov", "chebyshev"):
-        # complex propagated blocks (Y, W, Chebyshev recurrences) of one sector pair + sparse H
-        nnz = nmax * (1 + n_spins * n_spins // 4)
-        return 16 * 6 * pair + 24 * nnz + (64 << 20)
-    if method == "dense-expm":
-        return 16 * 10 * dim * dim + (64 << 20)
-    return 0
-
-
-def guard_memory(n_spins: int, method: str, n_times: int, max_memory_bytes: int | None = None) -> int:
-    """Refuse (MemoryLimitError) when the estimate exceeds the limit (default: 90% of available memory)."""
-    need = estimate_memory_bytes(n_spins, method, n_times)
-    limit = int(0.9 * available_memory_bytes()) if max_memory_bytes is None else int(max_memory_bytes)
-    if need > limit:
-        raise MemoryLimitError(
-            f"n_spins={n_spins} with method={method!r} needs about {need / 2**30:.2f} GiB "
-            f"but only {limit / 2**30:.2f} GiB may be used; use fewer spins or the 'exact' block method"
-        )
-    return need

@@ -18,15 +18,9 @@ def labkit_experiments() -> list[Any]:
 @hookimpl
 def labkit_simulators() -> dict[str, str]:
     """Simulation methods by name, as lazy "module:attr" factories."""
-    return {
-        "exact": "labkit.nmr_fno.exact:simulate_exact",
-        "exact-full": "labkit.nmr_fno.dense:simulate_exact_full",
-        "krylov": "labkit.nmr_fno.iterative:simulate_krylov",
-        "chebyshev": "labkit.nmr_fno.iterative:simulate_chebyshev",
-        "dense-expm": "labkit.nmr_fno.dense:simulate_dense_expm",
-        "torch-batch": "labkit.nmr_fno.batch:simulate_batch",
-        "spinach": "labkit.nmr_fno.spinach:simulate_spinach",
-    }
+    from labkit.nmr_fno.methods import METHOD_TABLE
+
+    return {name: info.factory for name, info in METHOD_TABLE.items()}
 
 
 @hookimpl
@@ -37,8 +31,9 @@ def labkit_datasets() -> dict[str, str]:
 
 @hookimpl
 def labkit_models() -> dict[str, str]:
-    """The 1-D Fourier neural operator of the surrogate."""
-    return {"fno": "labkit.nmr_fno.fno:FNO1d"}
+    """The 1-D Fourier neural operator, and the FID surrogate's artifact factory (config, tensors) -> FIDSurrogate."""
+    return {"fno": "labkit.nmr_fno.fno:FNO1d", "fid-surrogate": "labkit.nmr_fno.fid_surrogate:surrogate_from_artifact",
+            "fno-surrogate": "labkit.nmr_fno.surrogate:fno_surrogate_from_artifact"}
 
 
 @hookimpl

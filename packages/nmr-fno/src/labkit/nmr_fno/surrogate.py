@@ -24,6 +24,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -31,15 +32,18 @@ from labkit.nmr_fno.systems import SpinSystem
 
 __all__ = [
     "DEFAULT_T_MAX",
+    "FNO_ARTIFACT",
     "OutOfRangeWarning",
     "Surrogate",
     "SurrogateSpec",
     "band_limit_error",
     "encode_systems",
+    "fno_surrogate_from_artifact",
     "surrogate_times",
 ]
 
 DEFAULT_T_MAX = 0.1  # seconds; see the module docstring for why
+FNO_ARTIFACT = "fno-surrogate"  # the artifact the flagship stores its trained surrogate under
 
 
 class OutOfRangeWarning(UserWarning):
@@ -203,6 +207,42 @@ class Surrogate:
         """Load weights saved by :meth:`state_dict` into this surrogate."""
         self.model.load_state_dict(state["model"])
 
+    @staticmethod
+    def pretrained():  # -> FIDSurrogate (kept untyped here: fid_surrogate imports this module)
+        """The surrogate shipped in the wheel, for the fixed 1 s / 512-point task (see README, "FID surrogate").
+
+        Returns a :class:`labkit.nmr_fno.fid_surrogate.FIDSurrogate`: ``spec.n_spins``, ``spec.offset_range``,
+        ``spec.j_range``, ``times`` and ``predict(systems, linewidth_hz=1.0)`` -> {"t", "Mx", "My", "I1z"}.
+        """
+        from labkit.nmr_fno.fid_surrogate import FIDSurrogate
+
+        return FIDSurrogate.pretrained()
+
+    @staticmethod
+    def load(source):  # -> FIDSurrogate | Surrogate
+        """The surrogate of a loaded run (``labkit.core.load_run``), a run folder, or a file saved by FIDSurrogate.
+
+        A run of ``nmr-fno:studies`` holds the FID surrogate (artifact ``surrogate``, a
+        :class:`labkit.nmr_fno.fid_surrogate.FIDSurrogate`); a run of the flagship ``nmr-fno:surrogate``
+        holds this class's 0.1 s FNO (artifact ``fno-surrogate``).
+        """
+        from labkit.nmr_fno.fid_surrogate import ARTIFACT_NAME, FIDSurrogate
+
+        if hasattr(source, "artifact") and ARTIFACT_NAME not in source.artifacts and FNO_ARTIFACT in source.artifacts:
+            return source.artifact(FNO_ARTIFACT)
+        if not hasattr(source, "artifact") and Path(source).is_dir():
+            from labkit.core import load_run
+
+            return Surrogate.load(load_run(source))
+        return FIDSurrogate.load(source)
+
+    def save_artifact(self, ctx, name: str = "fno-surrogate"):
+        """Store as run artifact ``name``, rebuilt by the registered ``fno-surrogate`` factory."""
+        st = self.state_dict()
+        return ctx.save_artifact(name, st["model"], factory="fno-surrogate", kind="model",
+                                 config={"architecture": st["architecture"], "spec": st["spec"]},
+                                 description=f"FNO surrogate (0.1 s window) for N in {self.spec.n_spins}")
+
     @classmethod
     def from_state_dict(cls, state: dict) -> Surrogate:
         """Rebuild a surrogate saved with :meth:`state_dict`."""
@@ -214,3 +254,10 @@ class Surrogate:
         sur = cls(FNO1d(FNOConfig(**state["architecture"])), SurrogateSpec(**spec_d))
         sur.load_state_dict(state)
         return sur
+
+
+def fno_surrogate_from_artifact(config: dict, tensors: dict) -> Surrogate:
+    """The registered model factory (``nmr-fno:fno-surrogate``): a :class:`Surrogate` from an artifact."""
+    import torch
+
+    return Surrogate.from_state_dict({**config, "model": {k: torch.as_tensor(np.asarray(v)) for k, v in tensors.items()}})

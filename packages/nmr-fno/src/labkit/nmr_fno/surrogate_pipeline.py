@@ -22,7 +22,7 @@ from labkit.nmr_fno.training import TrainSettings, rmse_per_sample, train_surrog
 from labkit.nmr_fno.training_data import SurrogateData, make_dataset
 from labkit.nmr_fno.uncertainty import calibration, mc_dropout_predict
 
-__all__ = ["apply_threads", "evaluate_per_n", "fit_surrogate", "held_out_data", "spec_from_config", "time_side_by_side"]
+__all__ = ["apply_threads", "evaluate_per_n", "fit_surrogate", "held_out_data", "load_run_surrogate", "spec_from_config", "time_side_by_side"]
 
 
 def apply_threads(cfg: Any) -> None:
@@ -43,9 +43,18 @@ def spec_from_config(cfg: Any, topology: str | None = None, j_range: tuple[float
 def fit_surrogate(
     ctx: RunContext, cfg: Any, topology: str | None = None, j_range: tuple[float, float] | None = None, name: str = "train"
 ) -> tuple[Surrogate, list[dict], SurrogateData]:
-    """Generate multi-fidelity training data (seeded by ctx.seed) and train through ``ctx.loop``."""
+    """Generate multi-fidelity training data (seeded by ctx.seed) and train through ``ctx.loop``.
+
+    With ``cfg.surrogate_run`` set, the surrogate saved by that run (``{name}-surrogate.pt``) is loaded
+    read-only instead (its sha256 is logged and written to ``surrogate_source.json``); the training
+    data are still generated, since studies compare against them. The history is then empty.
+    """
     spec = spec_from_config(cfg, topology, j_range)
     counts = dict(zip(cfg.n_spins, cfg.train_counts, strict=True))
+    if getattr(cfg, "surrogate_run", ""):
+        sur = load_run_surrogate(ctx, cfg.surrogate_run, name)
+        data = make_dataset(sur.spec, counts, seed=ctx.seed, topology=sur.spec.topologies[0], device=ctx.device)
+        return sur, [], data
     data = make_dataset(spec, counts, seed=ctx.seed, topology=spec.topologies[0], loop=ctx.loop, name=f"{name}-data", device=ctx.device)
     torch.manual_seed(ctx.seed)
     fcfg = FNOConfig(modes=cfg.modes, width=cfg.width, n_layers=cfg.n_layers, encoder_width=cfg.encoder_width, dropout=cfg.dropout)
@@ -59,6 +68,24 @@ def fit_surrogate(
     torch.save(sur.state_dict(), buf)
     atomic_write_bytes(ctx.out_dir / f"{name}-surrogate.pt", buf.getvalue())
     return sur, hist, data
+
+
+def load_run_surrogate(ctx: RunContext, folder: str, name: str = "train") -> Surrogate:
+    """The surrogate a run folder saved as ``{name}-surrogate.pt``, loaded read-only (weights_only), hash logged."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    path = Path(folder).expanduser() / f"{name}-surrogate.pt"
+    if not path.is_file():
+        raise LabkitError(f"surrogate_run: {str(path)!r} does not exist (a run of nmr-fno:surrogate or a study writes it)")
+    raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    sur = Surrogate.from_state_dict(torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True))
+    sur.model.to(ctx.device)
+    ctx.log.info("using the surrogate of run %s (%s, sha256 %s), read-only: no retraining", Path(folder).resolve(), path.name, sha)
+    atomic_write_bytes(ctx.out_dir / "surrogate_source.json", json.dumps({"run": str(Path(folder).resolve()), "file": path.name, "sha256": sha}).encode())
+    return sur
 
 
 def held_out_data(spec: SurrogateSpec, n_values: Sequence[int], per_n: int, seed: int, topology: str = "chain",

@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 
 from .grid import N_TIMES, default_times
+from .methods import methods_with
 from .simulate import simulate
 from .systems import random_system
 
 __all__ = ["TIMED_METHODS", "extrapolate", "time_methods", "time_point"]
 
-TIMED_METHODS = ("exact", "exact-full", "krylov", "chebyshev", "dense-expm")
+TIMED_METHODS = methods_with("timed")
 
 
 def extrapolate(history: list[tuple[int, float]], n: int) -> float | None:

@@ -75,17 +75,18 @@ def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, l
     from labkit.zeta_gnn.model import ZetaGCN
     from labkit.zeta_gnn.training import train_epoch, validation_loss
 
-    device = ctx.device
-    torch.manual_seed(ctx.seed)
+    device = ctx.local_device
+    torch.manual_seed(ctx.seed)  # the same initial weights on every rank
     model = ZetaGCN(data.x.shape[1], cfg.hidden).to(device)
-    n_steps = cfg.epochs * (1 if cfg.batching == "full" else -(-cfg.n_parts // cfg.clusters_per_batch))
+    n_batches = 1 if cfg.batching == "full" else -(-cfg.n_parts // cfg.clusters_per_batch)
+    n_steps = cfg.epochs * -(-n_batches // (cfg.accumulate * ctx.world_size))
     opt = ctx.resolve("optimizer", cfg.optimizer)(model.parameters(), lr=cfg.lr, seed=ctx.seed, total_steps=n_steps)
     loss_fn = SpacingLoss(build_law(cfg, data), {"mse": 1.0, "nll": cfg.w_nll, "mmd": cfg.w_mmd, "rg": cfg.w_rg},
                           cfg.mmd_samples)
     parts = None
-    if cfg.batching != "full":
-        parts = partition(data.edge_index, data.n.size, cfg.n_parts, cfg.batching,
-                          cache_dir=ctx.out_dir / "partitions", seed=ctx.seed)
+    if cfg.batching != "full":  # rank 0 partitions (and caches in the run folder), the others receive it
+        parts = ctx.broadcast(partition(data.edge_index, data.n.size, cfg.n_parts, cfg.batching,
+                                        cache_dir=ctx.out_dir / "partitions", seed=ctx.seed) if ctx.is_main else None)
     history: list[dict[str, float]] = []
     best: dict[str, Any] = {"epoch": -1, "val_loss": float("inf"), "weights": None}
     track = {"model": model, "opt": opt,
@@ -97,7 +98,8 @@ def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, l
         # the batch order depends only on (seed, epoch): a resumed run redraws the same batches
         rng = np.random.default_rng([ctx.seed, epoch])
         rec = train_epoch(model, opt, data, loss_fn, device=device, rng=rng, parts=parts,
-                          clusters_per_batch=cfg.clusters_per_batch, rg_weight=cfg.w_rg)
+                          clusters_per_batch=cfg.clusters_per_batch, rg_weight=cfg.w_rg, accumulate=cfg.accumulate,
+                          ctx=ctx)
         rec["epoch"] = epoch
         rec["val_loss"] = validation_loss(model, data, device)
         history.append(rec)
@@ -119,7 +121,8 @@ def run_train(ctx: RunContext[Any]) -> dict[str, Any]:
     cfg = ctx.config
     count = cfg.n_zeros + cfg.predict_k + (1 if cfg.target == "spacing" else 0)
     with ctx.threads(cfg.threads):
-        zeros, first = load_zeros(cfg, count, ctx)
+        # rank 0 reads or computes the zeros (filling the cache), the other ranks receive them
+        zeros, first = ctx.broadcast(load_zeros(cfg, count, ctx) if ctx.is_main else None)
         try:
             data = prepare(zeros, cfg.n_zeros, target=cfg.target, primes=cfg.primes, graph=cfg.graph, lags=cfg.lags,
                            seed=ctx.seed, first_index=first)

@@ -84,11 +84,13 @@ class Batch:
 
 
 def cluster_batches(parts: np.ndarray, edge_index: np.ndarray, clusters_per_batch: int,
-                    rng: np.random.Generator) -> Iterator[Batch]:
+                    rng: np.random.Generator, keep: set[int] | None = None) -> Iterator[Batch | None]:
     """Shuffle the clusters, group ``clusters_per_batch`` at a time, yield each group's induced subgraph.
 
     Every node lands in exactly one batch per epoch. Edges between clusters of different batches
     are dropped (the Cluster-GCN approximation); the subgraph is renormalised on its own degrees.
+    With ``keep``, only batches of those positions are cut out (``None`` is yielded for the others:
+    one rank of several builds only its own).
     """
     import torch
     from torch_geometric.utils import subgraph
@@ -100,7 +102,10 @@ def cluster_batches(parts: np.ndarray, edge_index: np.ndarray, clusters_per_batc
     bounds = np.searchsorted(parts[order], np.arange(n_parts + 1))
     perm = rng.permutation(n_parts)
     ei = torch.from_numpy(edge_index)
-    for g in range(0, n_parts, clusters_per_batch):
+    for b, g in enumerate(range(0, n_parts, clusters_per_batch)):
+        if keep is not None and b not in keep:
+            yield None
+            continue
         nodes = np.sort(np.concatenate([order[bounds[c] : bounds[c + 1]] for c in perm[g : g + clusters_per_batch]]))
         sub, _ = subgraph(torch.from_numpy(nodes), ei, relabel_nodes=True, num_nodes=parts.size)
         sub_np = sub.numpy()

@@ -32,6 +32,8 @@ class TrainConfig:
                            choices=("full", "metis", "contiguous"))
     n_parts: int = option(64, help="clusters for Cluster-GCN", min=1)
     clusters_per_batch: int = option(8, help="clusters merged into one mini-batch", min=1)
+    accumulate: int = option(1, help="batches whose mean gradient makes one optimizer step per process "
+                                     "(--nproc K with accumulate=a steps on K*a batches, as one process with K*a)", min=1)
     w_nll: float = option(0.02, help="weight of the spacing NLL", min=0.0)
     w_mmd: float = option(0.1, help="weight of the spacing MMD", min=0.0)
     w_rg: float = option(0.0, help="weight of the RG consistency penalty (full batch, residual/ordinate)", min=0.0)
@@ -53,6 +55,9 @@ class TrainConfig:
             raise ConfigError("w_rg", "the RG penalty needs batching='full'")
         if self.w_rg > 0 and self.target == "spacing":
             raise ConfigError("w_rg", "the RG penalty is defined for target 'residual' or 'ordinate'")
+        if self.accumulate > 1 and self.batching == "full":
+            raise ConfigError("accumulate", "the full batch is one batch per epoch: accumulate needs batching "
+                                            "'metis' or 'contiguous'")
         if self.batching != "full" and self.n_parts > self.n_zeros:
             raise ConfigError("n_parts", f"must be <= n_zeros ({self.n_zeros}), got {self.n_parts}")
         if self.spacing_law == "bogomolny" and self.n_zeros < 2000:
@@ -78,6 +83,12 @@ class TrainExperiment(Experiment[TrainConfig]):
                  "spacing_law": "bogomolny"},
     }
     flagship = True
+
+    def check_world_size(self, config: TrainConfig, world_size: int) -> None:
+        """Cluster-GCN batches split across processes; the full batch (one per epoch) does not."""
+        if world_size > 1 and config.batching == "full":
+            raise ConfigError("batching", f"'full' is one batch per epoch, nothing to split over {world_size} "
+                                          "processes: use 'metis' or 'contiguous' with --nproc/torchrun")
 
     def estimate_memory(self, config: TrainConfig) -> int:
         """Edge lists (int64 + weights), one batch's float32 GCN messages with gradients, node activations."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -13,6 +14,9 @@ from labkit.zeta_gnn.batching import cluster_batches
 from labkit.zeta_gnn.graph import adelic_edges, causal, coarsen, gcn_norm, random_matched_edges
 from labkit.zeta_gnn.losses import SpacingLoss
 from labkit.zeta_gnn.model import TARGETS, index_features, spacing_features
+
+if TYPE_CHECKING:
+    from labkit.core import RunContext
 
 __all__ = ["ZetaData", "evaluate", "node_inputs", "predict", "prepare", "sparse_adjacency", "train_epoch", "validation_loss"]
 
@@ -185,44 +189,72 @@ def _rg_penalty(model, data: ZetaData, out: torch.Tensor, device: str) -> torch.
 
 def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: ZetaData, loss_fn: SpacingLoss, *,
                 device: str, rng: np.random.Generator, parts: np.ndarray | None = None,
-                clusters_per_batch: int = 1, rg_weight: float = 0.0, rank: int = 0, world: int = 1) -> dict[str, float]:
-    """One epoch: full batch when ``parts`` is None, else Cluster-GCN batches (rank r of w takes every w-th).
+                clusters_per_batch: int = 1, rg_weight: float = 0.0, accumulate: int = 1,
+                ctx: RunContext[Any] | None = None) -> dict[str, float]:
+    """One epoch: full batch when ``parts`` is None, else Cluster-GCN batches in the order ``rng`` draws.
 
-    Returns mean loss components, the number of training nodes seen and the fraction of
-    training spacings that survived inside batches.
+    An optimizer step takes the mean gradient of ``accumulate`` batches per process; under
+    ``--nproc K`` (``ctx`` of one rank) rank r computes batches r, r+K, ... of each step and the
+    gradients are summed over ranks (:mod:`labkit.core.distributed`), so K processes follow the
+    trajectory of one with ``accumulate=K``; a batch without training nodes contributes a zero
+    gradient. Each batch's random draws (MMD samples) come from its own generator, the same
+    whichever rank computes it. Returns ``train_loss`` and the loss
+    components (means over the training nodes seen), the number of training nodes seen and the
+    fraction of training spacings that survived inside batches.
     """
-    model.train()
-    groups: list[tuple[np.ndarray | None, np.ndarray, np.ndarray]]  # (nodes or None for all, edge_index, edge_weight)
-    if parts is None:
-        groups = [(None, data.edge_index, data.edge_weight)]
-    else:
-        batches = list(cluster_batches(parts, data.edge_index, clusters_per_batch, rng))
-        usable = len(batches) - len(batches) % world if world > 1 else len(batches)
-        groups = [(b.nodes, b.edge_index, b.edge_weight) for b in batches[rank:usable:world]]
-    sums: dict[str, float] = {}
-    seen = 0
-    pairs = 0
-    for nodes, ei, ew in groups:
-        holder: dict = {}
+    from labkit.core.distributed import step_groups, sum_gradients, sum_values
 
-        # the closure runs inside opt.step (QIMAD calls it once per evaluated agent): bind the batch now
-        def closure(nodes=nodes, ei=ei, ew=ew, holder=holder):
+    model.train()
+    n_batches = 1 if parts is None else -(-(int(parts.max()) + 1) // clusters_per_batch)
+    steps = (ctx.steps(n_batches, accumulate) if ctx is not None else step_groups(n_batches, accumulate=accumulate))
+    mine = {b for step in steps for b in step.mine}
+    batch_seeds = rng.integers(0, 2**63, size=n_batches)  # drawn before the cluster order, on every rank alike
+    groups: dict[int, tuple[np.ndarray | None, np.ndarray, np.ndarray]] = {}
+    if parts is None:
+        groups[0] = (None, data.edge_index, data.edge_weight)
+    else:
+        for b, batch in enumerate(cluster_batches(parts, data.edge_index, clusters_per_batch, rng, keep=mine)):
+            if batch is not None:
+                groups[b] = (batch.nodes, batch.edge_index, batch.edge_weight)
+    keys = ["total", *loss_fn.weights]
+    sums = dict.fromkeys(keys, 0.0)
+    seen = pairs = 0
+    for step in steps:
+        generators = {b: np.random.default_rng(batch_seeds[b]) for b in step.mine}
+        holder: dict[str, Any] = {}
+
+        # the closure runs inside opt.step (QIMAD calls it once per evaluated agent): bind the step now
+        def closure(step=step, generators=generators, holder=holder):
             opt.zero_grad()
-            res, n_seen = _forward_loss(model, data, loss_fn, nodes, ei, ew, device, rng, rg_weight)
-            res.total.backward()
-            holder["res"], holder["n"] = res, n_seen
-            return res.total
+            total, records = 0.0, []
+            for b in step.mine:
+                nodes, ei, ew = groups[b]
+                if nodes is not None and not np.any(nodes < data.n_train):
+                    continue  # validation/test nodes only: no loss term, nothing to learn (zero gradient)
+                res, n_seen = _forward_loss(model, data, loss_fn, nodes, ei, ew, device, generators[b], rg_weight)
+                (res.total / step.count).backward()
+                total += float(res.total.detach())
+                records.append((res, n_seen))
+            sum_gradients(model.parameters())
+            holder["records"] = records
+            return torch.tensor(sum_values([total])[0] / step.count)
 
         opt.step(closure)
-        res = holder["res"]
-        for k, v in res.components.items():
-            sums[k] = sums.get(k, 0.0) + float(v.detach() if torch.is_tensor(v) else v) * holder["n"]
-        seen += holder["n"]
-        idx = np.arange(data.n_train) if nodes is None else nodes[nodes < data.n_train]
-        pairs += int(np.sum(np.diff(idx) == 1))
-    out = {k: v / max(seen, 1) for k, v in sums.items()}
-    out["nodes"] = float(seen)
-    out["spacing_survival"] = pairs / max(data.n_train - 1, 1)
+        for res, n_seen in holder["records"]:
+            terms = {"total": res.total, **res.components}
+            for k in keys:
+                if k in terms:
+                    sums[k] += float(terms[k].detach() if torch.is_tensor(terms[k]) else terms[k]) * n_seen
+            seen += n_seen
+        for b in step.mine:
+            nodes = groups[b][0]
+            idx = np.arange(data.n_train) if nodes is None else nodes[nodes < data.n_train]
+            pairs += int(np.sum(np.diff(idx) == 1))
+    totals = sum_values([seen, pairs, *(sums[k] for k in keys)])
+    seen_all = totals[0]
+    out = {("train_loss" if k == "total" else k): v / max(seen_all, 1) for k, v in zip(keys, totals[2:], strict=True)}
+    out["nodes"] = float(seen_all)
+    out["spacing_survival"] = totals[1] / max(data.n_train - 1, 1)
     return out
 
 

@@ -1,12 +1,14 @@
 """Experiments of labkit-nmr-fno (light module: no torch at import)."""
 
 from .classical import ScalingClassical, Simulate
+from .fid_studies import StudiesExperiment
 from .inverse import Inverse
 from .scaling import Conservation, Scaling, SpinachValidation
 from .studies import Calibration, OODCouplings, Topology
 from .surrogate import Surrogate
 
-EXPERIMENTS = [Simulate, ScalingClassical, Surrogate, Scaling, SpinachValidation, Conservation, Topology, OODCouplings, Inverse, Calibration]
+EXPERIMENTS = [Simulate, ScalingClassical, Surrogate, StudiesExperiment, Scaling, SpinachValidation, Conservation, Topology, OODCouplings, Inverse,
+               Calibration]
 
 __all__ = [
     "EXPERIMENTS",
@@ -18,6 +20,7 @@ __all__ = [
     "ScalingClassical",
     "Simulate",
     "SpinachValidation",
+    "StudiesExperiment",
     "Surrogate",
     "Topology",
 ]

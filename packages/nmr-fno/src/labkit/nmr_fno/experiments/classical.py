@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit.core import ConfigError, Experiment, RunContext, option
+from labkit.nmr_fno.methods import METHOD_TABLE, methods_with
 
 _TOPOLOGIES = ("chain", "ring", "star", "random")
-_METHODS = ("exact", "exact-full", "krylov", "chebyshev", "dense-expm", "torch", "spinach")
+_METHODS = tuple(METHOD_TABLE)
+_SWEEPABLE = tuple(m for m, info in METHOD_TABLE.items() if "optional" not in info.flags)
 
 
 @dataclass
@@ -84,7 +86,7 @@ class Simulate(Experiment):
 @dataclass
 class ScalingConfig:
     n_values: list[int] = option((4, 6, 8, 10, 12), help="spin counts to time")
-    methods: list[str] = option(("exact", "exact-full", "krylov", "chebyshev", "dense-expm"), help="methods to time")
+    methods: list[str] = option(methods_with("timed"), help="methods to time")
     repeats: int = option(5, help="timed repeats per point", min=1)
     warmup: int = option(1, help="untimed warm-up calls per point", min=0)
     threads: int = option(1, help="BLAS/torch threads pinned during timing", min=1)
@@ -92,9 +94,9 @@ class ScalingConfig:
     topology: str = option("random", help="topology of the timed systems", choices=_TOPOLOGIES)
 
     def validate(self) -> None:
-        bad = [m for m in self.methods if m not in _METHODS or m == "spinach"]
+        bad = [m for m in self.methods if m not in _SWEEPABLE]
         if bad or not self.methods:
-            raise ConfigError("methods", f"allowed: {[m for m in _METHODS if m != 'spinach']}, got {self.methods}")
+            raise ConfigError("methods", f"allowed: {list(_SWEEPABLE)}, got {self.methods}")
         if not self.n_values or any(n < 1 or n > 20 for n in self.n_values):
             raise ConfigError("n_values", f"spin counts must lie in [1, 20], got {self.n_values}")
 

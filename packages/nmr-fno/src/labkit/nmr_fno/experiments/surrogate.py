@@ -39,6 +39,7 @@ class SurrogateTrainConfig:
     optimizer: str = option("adamw", help="optimizer", choices=("adamw", "qimad"))
     mc_passes: int = option(10, help="MC-dropout passes", min=2)
     torch_threads: int = option(0, help="torch intra-op threads (0: leave torch's default)", min=0)
+    surrogate_run: str = option("", help="run folder of nmr-fno:surrogate whose train-surrogate.pt is used read-only (empty: train here)")
 
     def validate(self) -> None:
         if len(self.train_counts) != len(self.n_spins):
@@ -122,6 +123,11 @@ class Surrogate(Experiment):
             f"speedup_vs_block_b{cfg.timing_batch}": round(top[f"speedup_b{cfg.timing_batch}"], 2),
             "coverage_95": round(top["coverage_95"], 3),
         }
-        return {"headline": headline, "per_n": rows, "final_epoch": hist[-1] if hist else None,
+        if not getattr(cfg, "surrogate_run", ""):
+            sur.save_artifact(ctx)
+        from labkit.nmr_fno.systems import random_system
+
+        probe = sur.predict([random_system(max(cfg.n_spins), "chain", seed=123)], check_range=False)[0, 0, :16].tolist()
+        return {"headline": headline, "per_n": rows, "final_epoch": hist[-1] if hist else None, "probe_mx": probe,
                 "note": "RMSE in units of Mx(0) over Mx, My, I1z; times per trajectory, threads=1, same run. "
                         "No speed case below N~8: exact simulation there takes milliseconds."}

@@ -1,0 +1,249 @@
+"""The FID surrogate of the fixed task: systems in, broadened (Mx, My) and I1z out, as `simulate` returns them.
+
+Two model kinds share this wrapper, trained the same way (relative L2 of the 1 Hz-broadened FID):
+- ``"lines"``: :class:`~labkit.nmr_fno.line_model.LineNet`, corrected first-order line lists (any grid);
+- ``"fno"``: :class:`~labkit.nmr_fno.fno.FNO1d` on the task grid (first-order precession lift and residual).
+
+Linewidths: a prediction is the unbroadened signal times exp(-pi * linewidth * t); the accuracy is
+measured and documented at the trained 1 Hz. Broader lines weight late-time errors less (the error
+can only shrink); narrower lines weight them more, so the documented accuracy does not carry over
+below 1 Hz. Offsets or couplings outside the trained range raise ``OutOfRangeWarning`` (the line model
+still evaluates, since only offset differences and couplings enter it; the error is then unmeasured).
+I1z of the ``"lines"`` kind is the two-spin transfer formula 1 - sum_k (J_1k / w_1k)^2 sin^2(pi w_1k t),
+w = sqrt(delta nu^2 + J^2), not learned.
+
+Example:
+    >>> from labkit.nmr_fno.task import task_system
+    >>> sur = FIDSurrogate.build("lines", FIDSpec(n_spins=[4]), hidden=8, head_width=8, slots=2)
+    >>> out = sur.predict([task_system(4, seed=0)], linewidth_hz=1.0)
+    >>> sorted(out), out["Mx"].shape, round(float(out["Mx"][0, 0]), 6)
+    (['I1z', 'Mx', 'My', 't'], (1, 512), 1.0)
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .surrogate import OutOfRangeWarning
+from .systems import SpinSystem
+from .task import TASK_J_RANGE, TASK_LINEWIDTH_HZ, TASK_OFFSET_RANGE, TASK_TIMES, TASK_TOPOLOGIES, broaden
+
+__all__ = ["KINDS", "PRETRAINED_FILE", "FIDSpec", "FIDSurrogate", "pair_transfer_i1z"]
+
+KINDS = ("lines", "fno")
+PRETRAINED_FILE = "pretrained/fid_surrogate.pt"
+ARTIFACT_NAME = "surrogate"  # the artifact a run stores its trained surrogate under
+
+
+@dataclass
+class FIDSpec:
+    """What the surrogate was trained for (the task of :mod:`labkit.nmr_fno.task`)."""
+
+    n_spins: list[int] = field(default_factory=lambda: [6, 8, 10])
+    offset_range: tuple[float, float] = TASK_OFFSET_RANGE
+    j_range: tuple[float, float] = TASK_J_RANGE
+    topologies: list[str] = field(default_factory=lambda: list(TASK_TOPOLOGIES))
+    linewidth_hz: float = TASK_LINEWIDTH_HZ
+    n_t: int = TASK_TIMES.size
+
+    def out_of_range(self, system: SpinSystem) -> list[str]:
+        """Reasons why ``system`` lies outside the trained range (empty when inside)."""
+        reasons = []
+        if system.n_spins not in self.n_spins:
+            reasons.append(f"n_spins={system.n_spins} not in trained {self.n_spins}")
+        lo, hi = self.offset_range
+        if system.offsets_hz.min() < lo - 1e-9 or system.offsets_hz.max() > hi + 1e-9:
+            reasons.append(f"offsets span [{system.offsets_hz.min():.1f}, {system.offsets_hz.max():.1f}] Hz, trained {lo}..{hi}")
+        j = np.abs(system.couplings_hz[np.triu_indices(system.n_spins, 1)])
+        j = j[j > 0]
+        lo, hi = self.j_range
+        if j.size and (j.min() < lo - 1e-9 or j.max() > hi + 1e-9):
+            reasons.append(f"|J| span [{j.min():.1f}, {j.max():.1f}] Hz, trained {lo}..{hi}")
+        return reasons
+
+
+def pair_transfer_i1z(systems: Sequence[SpinSystem], times: np.ndarray) -> np.ndarray:
+    """I1z(t) from rho0 = I1z by independent two-spin transfers, (B, T).
+
+    >>> pair_transfer_i1z([SpinSystem([0.0, 0.0], [[0, 10.0], [10.0, 0]])], np.array([0.0, 0.05])).round(12).tolist()
+    [[1.0, 0.0]]
+    """
+    t = np.asarray(times, dtype=np.float64)
+    out = np.ones((len(systems), t.size))
+    for b, s in enumerate(systems):
+        d, j = s.offsets_hz[0] - s.offsets_hz[1:], s.couplings_hz[0, 1:]
+        w = np.sqrt(d**2 + j**2) + 1e-300
+        out[b] -= (j / w) ** 2 @ np.sin(np.pi * w[:, None] * t) ** 2
+    return out
+
+
+class FIDSurrogate:
+    """A trained model of one kind with its :class:`FIDSpec`; ``times`` is the task grid."""
+
+    def __init__(self, kind: str, model: Any, spec: FIDSpec) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
+        self.kind, self.model, self.spec = kind, model, spec
+        model.eval()  # inference mode by default; train_fid switches to training and back
+        self.times = TASK_TIMES.copy()  # the uniform task grid t_m = m / 512 s (the line model's fast path relies on it)
+        self._times_cache: dict[str, Any] = {}
+
+    @classmethod
+    def build(cls, kind: str, spec: FIDSpec | None = None, **sizes: Any) -> FIDSurrogate:
+        """A freshly initialised surrogate; ``sizes`` go to LineNetConfig or FNOConfig."""
+        spec = spec or FIDSpec()
+        if kind == "lines":
+            from .line_model import LineNet, LineNetConfig
+
+            return cls(kind, LineNet(LineNetConfig(**sizes)), spec)
+        if kind == "fno":
+            from .fno import FNO1d, FNOConfig
+
+            cfg = FNOConfig(**{"modes": 64, "width": 32, "n_layers": 4, "dropout": 0.0, **sizes})
+            cfg.n_max, cfg.n_t, cfg.t_max = max(spec.n_spins), spec.n_t, float(spec.n_t * (TASK_TIMES[1] - TASK_TIMES[0]))
+            return cls(kind, FNO1d(cfg), spec)
+        raise ValueError(f"kind: must be one of {KINDS}, got {kind!r}")
+
+    # -- prediction ---------------------------------------------------------------------------
+    def forward_torch(self, systems: Sequence[SpinSystem]) -> tuple[Any, Any, Any]:
+        """Unbroadened (Mx, My, I1z or None) torch tensors of same-N systems, with gradients (training)."""
+        import torch
+
+        dev = next(self.model.parameters()).device
+        dt = next(self.model.parameters()).dtype
+        if self.kind == "lines":
+            from .line_model import systems_to_tensors
+
+            nu, jm = systems_to_tensors(systems, dt)
+            key = (dt, dev)
+            if self._times_cache.get("key") != key:  # the grid as a tensor, made once per dtype and device
+                self._times_cache = {"key": key, "t": torch.as_tensor(self.times, dtype=dt, device=dev)}
+            re, im = self.model(nu.to(dev), jm.to(dev), self._times_cache["t"], step=float(self.times[1]))
+            return re, im, None
+        from .surrogate import encode_systems
+
+        c = self.model.config
+        x = torch.from_numpy(encode_systems(systems, c.n_max, c.offset_scale, c.j_scale)).to(dev, dt)
+        out = self.model(x)
+        return out[:, 0], out[:, 1], out[:, 2]
+
+    def predict(
+        self, systems: Sequence[SpinSystem], linewidth_hz: float = TASK_LINEWIDTH_HZ, batch_size: int = 256, check_range: bool = True
+    ) -> dict[str, np.ndarray]:
+        """{"t", "Mx", "My", "I1z"}: Mx, My broadened by exp(-pi * linewidth * t), each (B, T); I1z unbroadened."""
+        import torch
+
+        systems = list(systems)
+        if not systems:
+            raise ValueError("systems: need at least one SpinSystem")
+        if not (np.isfinite(linewidth_hz) and linewidth_hz >= 0):
+            raise ValueError(f"linewidth_hz: must be a finite number >= 0, got {linewidth_hz}")
+        if check_range:
+            for i, s in enumerate(systems):
+                if r := self.spec.out_of_range(s):
+                    warnings.warn(f"system {i} is outside the trained range: {'; '.join(r)}", OutOfRangeWarning, stacklevel=2)
+        nt = self.times.size
+        mx, my, iz = (np.empty((len(systems), nt)) for _ in range(3))
+        groups: dict[int, list[int]] = {}
+        for i, s in enumerate(systems):
+            groups.setdefault(s.n_spins, []).append(i)
+        was = self.model.training
+        if was:  # Module.train/eval walk every submodule: only when the mode changes
+            self.model.eval()
+        with torch.no_grad():
+            for idx in groups.values():
+                for start in range(0, len(idx), batch_size):
+                    part = idx[start : start + batch_size]
+                    sub = [systems[i] for i in part]
+                    re, im, z = self.forward_torch(sub)
+                    mx[part], my[part] = re.double().cpu().numpy(), im.double().cpu().numpy()
+                    iz[part] = z.double().cpu().numpy() if z is not None else pair_transfer_i1z(sub, self.times)
+        if was:
+            self.model.train()
+        return {"t": self.times.copy(), "Mx": broaden(mx, self.times, linewidth_hz), "My": broaden(my, self.times, linewidth_hz), "I1z": iz}
+
+    # -- persistence ---------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Kind, spec, architecture and weights (float32): everything :meth:`from_state_dict` needs."""
+        arch = self.model.architecture()
+        return {"format": 1, "kind": self.kind, "spec": asdict(self.spec), "architecture": arch,
+                "model": {k: v.detach().float().cpu() for k, v in self.model.state_dict().items()}}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> FIDSurrogate:
+        """Rebuild a surrogate saved with :meth:`state_dict`."""
+        spec_d = dict(state["spec"])
+        spec_d["offset_range"], spec_d["j_range"] = tuple(spec_d["offset_range"]), tuple(spec_d["j_range"])
+        spec = FIDSpec(**spec_d)
+        if state["kind"] == "lines":
+            from .line_model import LineNet, LineNetConfig
+
+            model: Any = LineNet(LineNetConfig(**state["architecture"]))
+        else:
+            from .fno import FNO1d, FNOConfig
+
+            model = FNO1d(FNOConfig(**state["architecture"]))
+        model.load_state_dict(state["model"])
+        return cls(state["kind"], model, spec)
+
+    def save_artifact(self, ctx: Any, name: str = ARTIFACT_NAME) -> Path:
+        """Store as run artifact ``name`` (weights as safetensors, kind/spec/architecture as JSON)."""
+        st = self.state_dict()
+        return ctx.save_artifact(name, st["model"], factory="fid-surrogate", kind="model",
+                                 config={"kind": st["kind"], "spec": st["spec"], "architecture": st["architecture"]},
+                                 description=f"FID surrogate ({self.kind}) for N in {self.spec.n_spins}, 1 s / 512-point task")
+
+    def save(self, path: str | Path) -> None:
+        """Write the surrogate atomically to ``path`` (a torch file of tensors and plain values)."""
+        import torch
+
+        from labkit.core import atomic_write_bytes
+
+        buf = io.BytesIO()
+        torch.save(self.state_dict(), buf)
+        atomic_write_bytes(Path(path), buf.getvalue())
+
+    @classmethod
+    def load(cls, source: Any) -> FIDSurrogate:
+        """From a loaded run (``labkit.core.load_run``), a run folder, or a file written by :meth:`save`.
+
+        A run gives its ``surrogate`` artifact (checksum verified by core); a file is read with
+        ``weights_only`` (no code is unpickled).
+        """
+        import torch
+
+        if hasattr(source, "artifact"):
+            return source.artifact(ARTIFACT_NAME)
+        path = Path(source)
+        if path.is_dir():
+            from labkit.core import load_run
+
+            return load_run(path).artifact(ARTIFACT_NAME)
+        return cls.from_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+
+    @classmethod
+    def pretrained(cls) -> FIDSurrogate:
+        """The surrogate shipped inside the package (trained by the command in the README)."""
+        from importlib.resources import files
+
+        res = files("labkit.nmr_fno").joinpath(PRETRAINED_FILE)
+        if not res.is_file():
+            raise FileNotFoundError(f"the package has no pretrained surrogate at labkit/nmr_fno/{PRETRAINED_FILE}")
+        with res.open("rb") as fh:
+            import torch
+
+            return cls.from_state_dict(torch.load(io.BytesIO(fh.read()), map_location="cpu", weights_only=True))
+
+
+def surrogate_from_artifact(config: dict, tensors: dict) -> FIDSurrogate:
+    """The registered model factory (``nmr-fno:fid-surrogate``): rebuild from an artifact's config and tensors."""
+    import torch
+
+    return FIDSurrogate.from_state_dict({**config, "model": {k: torch.as_tensor(np.asarray(v)) for k, v in tensors.items()}})

@@ -1,0 +1,70 @@
+"""Core's scale-out pieces that need no second process: step groups, the argv of the ranks, refusals, help.
+
+The runs on several processes (gloo) are in tests/zeta_gnn/test_distributed.py.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from labkit.core import LabkitError
+from labkit.core.cli import build_parser
+from labkit.core.distributed import child_argv, step_groups
+from labkit.core.experiment import Experiment
+
+
+@pytest.mark.parametrize("world", [1, 2, 3, 4])
+@pytest.mark.parametrize("accumulate", [1, 2, 3])
+def test_ranks_split_each_step_of_the_one_process_order(world: int, accumulate: int) -> None:
+    for n in range(0, 23):
+        one = step_groups(n, accumulate=accumulate * world)
+        ranks = [step_groups(n, accumulate=accumulate, rank=r, world=world) for r in range(world)]
+        assert all(len(steps) == len(one) for steps in ranks)
+        for i, step in enumerate(one):
+            mine = [b for steps in ranks for b in steps[i].mine]
+            assert sorted(mine) == list(step.mine)  # every batch once, none dropped, none twice
+            assert all(steps[i].count == step.count == len(step.mine) for steps in ranks)
+        assert [b for s in one for b in s.mine] == list(range(n))
+
+
+def test_rank_r_takes_every_world_th_batch() -> None:
+    assert [s.mine for s in step_groups(7, rank=2, world=3)] == [(2,), (5,), ()]
+    assert [s.mine for s in step_groups(7, accumulate=2, rank=1, world=2)] == [(1, 3), (5,)]
+    with pytest.raises(ValueError):
+        step_groups(4, rank=2, world=2)
+
+
+def test_the_ranks_run_the_command_without_nproc() -> None:
+    assert child_argv(["run", "a:b", "--nproc=3", "--set", "x=1"]) == ["run", "a:b", "--set", "x=1"]
+    assert build_parser().parse_args(["run", "a:b", "--nproc", "2"]).nproc == 2
+
+
+def test_an_experiment_runs_in_one_process_unless_it_says_otherwise() -> None:
+    class OneExperiment(Experiment):
+        name = "one"
+
+        def run(self, ctx):  # pragma: no cover - never run
+            return {}
+
+    OneExperiment().check_world_size(None, 1)
+    with pytest.raises(LabkitError, match="one process"):
+        OneExperiment().check_world_size(None, 2)
+
+
+def test_help_describes_nproc() -> None:
+    out = subprocess.run([sys.executable, "-m", "labkit.core.cli", "run", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "--nproc K" in out and "torchrun" in out
+
+
+def test_launcher_checks_input_without_torch(tmp_path) -> None:
+    # a refusal before launch: one line, exit 2, torch never imported by the launcher
+    code = ("import sys\nfrom labkit.core.cli import main\n"
+            f"rc = main(['run', 'nosuch:exp', '--nproc', '2', '--out', {str(tmp_path / 'x')!r}])\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\nsys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
