@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 SMALL = {"steps": 12, "warmup": 2, "batch": 32, "export_points": 200, "spectrum_points": 400,
          "eval_points": 32, "n_eigenvalues": 8, "checkpoint_every": 4}
@@ -109,3 +110,43 @@ def test_qimad_treats_a_degenerate_trial_agent_as_an_invalid_evaluation(labkit_r
     assert res["training"]["steps_run"] == 3
     assert res["validation"]["metric_positive_definite"]
     assert sum(int(r["degenerate_evals"]) for r in _history(tmp_path / "wild")) > 0  # the path was exercised
+
+
+def test_selected_weights_are_saved_and_reload_in_a_fresh_process(labkit_run, run_readme_example, tmp_path):
+    import torch
+
+    from labkit.core import load_run
+    from labkit.g2_pinn.losses import G2Loss
+
+    over = {**SMALL, "steps": 10, "select_every": 3, "holdout_points": 16}
+    res = labkit_run("g2-pinn:train", preset="quick", overrides=over, out_dir=tmp_path / "runs" / "g2")
+    sel = res["training"]["selected"]
+    curve = [loss for _, loss in sel["curve"]]
+    assert [s for s, _ in sel["curve"]] == [2, 5, 8, 9]
+    assert sel["holdout_loss"] == min(curve) and sel["step"] == sel["curve"][curve.index(min(curve))][0]
+    # the README example: a fresh process loads the artifact and gets the reported torsion back
+    out = run_readme_example("g2-pinn", tmp_path).split()
+    assert abs(float(out[0]) - float(out[1])) <= 1e-12 * max(1.0, float(out[1])) and out[2] == "True"
+    run = load_run(tmp_path / "runs" / "g2")
+    net, cfg = run.artifact("model"), run.config
+    x_hold = net.chart.sample(16, torch.Generator().manual_seed(run.seed + 6006))
+    loss_fn = G2Loss(weights={"torsion_dphi": cfg["w_dphi"], "torsion_dstar": cfg["w_dstar"],
+                              "proxy_standard_form": cfg["w_standard_form"], "proxy_det": cfg["w_det"],
+                              "proxy_normalisation": cfg["w_normalisation"], "proxy_smoothness": cfg["w_smoothness"]})
+    assert float(loss_fn(net, x_hold)[0].total.detach()) == pytest.approx(sel["holdout_loss"], rel=1e-10)
+    spec = labkit_run("g2-pinn:spectrum", overrides={"source": "saved", "path": str(tmp_path / "runs" / "g2"),
+                                                     "n_eigenvalues": 4, "galerkin": False}, out_dir=tmp_path / "spec")
+    assert spec["points"] == SMALL["export_points"] and (tmp_path / "spec" / "figures" / "spectrum.png").exists()
+
+
+@pytest.mark.slow
+def test_spectrum_of_a_saved_neck_run_has_the_galerkin_change_with_error_bars(labkit_run, tmp_path):
+    labkit_run("g2-pinn:train", preset="quick", overrides={**SMALL, "steps": 6}, out_dir=tmp_path / "g2")
+    spec = labkit_run("g2-pinn:spectrum", overrides={"source": "saved", "path": str(tmp_path / "g2"),
+                                                     "n_eigenvalues": 6}, out_dir=tmp_path / "spec")
+    g = spec["galerkin_neck"]
+    for which in ("trained", "initial"):
+        lam = g[which]["lambda"]
+        assert abs(lam[0]) < 1e-12 and all(t >= -1e-12 for t in g[which]["truncation"])  # nested bases
+        assert abs(lam[1] / g["reference_lambda1"] - 1) < 0.1  # near the round level 3/33^2
+    assert g["error_bar_lambda1"] < 1e-3 * g["reference_lambda1"]

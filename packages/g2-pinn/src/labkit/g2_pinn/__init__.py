@@ -34,6 +34,7 @@ _LAZY = {
     "curvature": ".curvature",
     "quat_mul": ".geometry",
     "sample_s3": ".geometry",
+    "s3_geodesic_distance": ".geometry",
     "sample_neck": ".geometry",
     "neck_coordinates": ".geometry",
     "round_neck_metric": ".geometry",

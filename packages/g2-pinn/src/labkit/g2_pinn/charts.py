@@ -43,6 +43,7 @@ __all__ = [
     "log_quaternion",
     "make_chart",
     "maurer_cartan",
+    "sample_log_haar",
 ]
 
 CHARTS = ("round", "flat")
@@ -64,6 +65,23 @@ def log_quaternion(q: torch.Tensor) -> torch.Tensor:
     s = torch.linalg.vector_norm(v, dim=-1, keepdim=True)
     angle = torch.atan2(s, q[..., :1])
     return torch.where(s > 0, angle / torch.where(s > 0, s, torch.ones_like(s)), torch.ones_like(s)) * v
+
+
+def sample_log_haar(n: int, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64,
+                    r_max: float = 3.0) -> torch.Tensor:
+    """n Haar-uniform points of S^3 in the exponential chart (n, 3); the cap |y| > r_max is redrawn.
+
+    Example:
+        >>> y = sample_log_haar(5, torch.Generator().manual_seed(0))
+        >>> y.shape, bool((torch.linalg.vector_norm(y, dim=-1) <= 3.0).all())
+        (torch.Size([5, 3]), True)
+    """
+    y = torch.empty(0, 3, dtype=dtype)
+    while len(y) < n:
+        q = torch.randn(2 * n, 4, generator=generator, dtype=dtype)
+        cand = log_quaternion(q / torch.linalg.vector_norm(q, dim=-1, keepdim=True))
+        y = torch.cat([y, cand[torch.linalg.vector_norm(cand, dim=-1) <= r_max]])
+    return y[:n]
 
 
 def maurer_cartan(y: torch.Tensor) -> torch.Tensor:
@@ -165,14 +183,7 @@ class RoundChart(Chart):
 
     def sample(self, n, generator=None, device="cpu", dtype=torch.float64):
         theta = torch.rand(n, 1, generator=generator, dtype=dtype) * (2 * math.pi)
-        logs = []
-        for _ in range(2):  # Haar on S^3, then the log chart; the cap |y| > r_max (Haar mass ~6e-4) is redrawn
-            y = torch.empty(0, 3, dtype=dtype)
-            while len(y) < n:
-                q = torch.randn(2 * n, 4, generator=generator, dtype=dtype)
-                cand = log_quaternion(q / torch.linalg.vector_norm(q, dim=-1, keepdim=True))
-                y = torch.cat([y, cand[torch.linalg.vector_norm(cand, dim=-1) <= self.r_max]])
-            logs.append(y[:n])
+        logs = [sample_log_haar(n, generator, dtype, self.r_max) for _ in range(2)]
         return torch.cat([theta, *logs], dim=1).to(device)
 
     def features(self, x):
@@ -244,12 +255,12 @@ class FlatChart(Chart):
         return np.sort((ks ** 2 / s2).sum(1))[:n]
 
 
-def make_chart(kind: str | Chart, radii: tuple[float, float] = CONSTANTS.neck_radii) -> Chart:
-    """A chart by name ('round' or 'flat'), or the chart itself."""
+def make_chart(kind: str | Chart, radii: tuple[float, float] = CONSTANTS.neck_radii, r0: float = 1.0) -> Chart:
+    """A chart by name ('round' or 'flat'; r0 is the round chart's circle radius), or the chart itself."""
     if isinstance(kind, Chart):
         return kind
     if kind == "round":
-        return RoundChart(radii)
+        return RoundChart(radii, r0=r0)
     if kind == "flat":
         return FlatChart(radii)
     raise ValueError(f"chart: unknown {kind!r}; allowed: {', '.join(CHARTS)}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from labkit.core import ConfigError, Experiment, RunContext, option
 
-__all__ = ["Spectrum", "SpectrumConfig", "Train", "TrainConfig"]
+__all__ = ["BryantSalamon", "BryantSalamonConfig", "Spectrum", "SpectrumConfig", "Train", "TrainConfig"]
 
 
 @dataclass
@@ -15,7 +15,11 @@ class TrainConfig:
 
     chart: str = option("round", help="neck model: round S^1 x S^3 x S^3 (curved, torsionful warm start) or flat T^7",
                         choices=("round", "flat"))
-    radii: list[float] = option((33.0, 28.0), help="radii (r1, r2) of the two S^3 (the circle has radius 1)")
+    radii: list[float] = option((33.0, 28.0), help="radii (r1, r2) of the two S^3")
+    r0: float = option(1.0, help="circle radius of the round neck. 1, not the original 33: at r0 = 33 the circle "
+                                 "mode 1/r0^2 = 9.2e-4 would be lambda_1, below the S^3 levels 3/33^2 and 3/28^2, "
+                                 "and the spectrum would measure the circle, not the G2 geometry of S^3 x S^3",
+                       min=0.0, min_inclusive=False)
     hidden: list[int] = option((512, 512, 512, 256), help="hidden widths of the MLP features -> ... -> 35")
     activation: str = option("silu", help="activation", choices=("silu", "tanh", "gelu", "softplus"))
     init_scale: float = option(0.1, help="scale of the last layer at init (distance from the warm start)", min=0.0)
@@ -24,7 +28,14 @@ class TrainConfig:
     optimizer: str = option("adamw", help="optimizer", choices=("adamw", "qimad"))
     lr: float = option(1e-3, help="peak learning rate (QIMAD: eta)", min=0.0, min_inclusive=False)
     weight_decay: float = option(1e-5, help="AdamW weight decay", min=0.0)
-    warmup: int = option(100, help="linear warm-up steps of the cosine schedule", min=0)
+    warmup: int = option(100, help="linear warm-up steps of the LR schedule", min=0)
+    schedule: str = option("cosine", help="LR schedule after warm-up: cosine decay to 0 (AdamW only), or "
+                                          "plateau: multiply by plateau_factor when the loss stalls (any optimizer)",
+                           choices=("cosine", "plateau"))
+    plateau_factor: float = option(0.5, help="plateau schedule: LR factor on a stall", min=0.0, max=1.0,
+                                   min_inclusive=False, max_inclusive=False)
+    plateau_patience: int = option(100, help="plateau schedule: steps without improvement before a cut", min=1)
+    lr_floor: float = option(1e-6, help="plateau schedule: the LR never goes below this", min=0.0)
     clip: float = option(1.0, help="gradient-norm clipping threshold", min=0.0, min_inclusive=False)
     patience: int = option(300, help="early stopping: steps without relative improvement min_delta", min=1)
     min_delta: float = option(1e-3, help="early stopping: relative improvement that resets patience", min=0.0)
@@ -43,12 +54,17 @@ class TrainConfig:
     n_eigenvalues: int = option(15, help="eigenvalues to compute", min=2)
     galerkin_K: int = option(2, help="Fourier-Galerkin basis |k|_1 <= K (flat chart only)", min=1, max=3)
     checkpoint_every: int = option(100, help="steps between checkpoints", min=1)
+    holdout_points: int = option(64, help="held-out points on which the training objective selects the weights",
+                                 min=2)
+    select_every: int = option(25, help="steps between evaluations of the held-out objective", min=1)
 
     def validate(self) -> None:
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ConfigError("hidden", "must be a non-empty list of positive widths")
         if self.warmup >= self.steps:
             raise ConfigError("warmup", f"must be < steps = {self.steps}")
+        if self.schedule == "plateau" and self.lr_floor >= self.lr:
+            raise ConfigError("lr_floor", f"must be < lr = {self.lr} for the plateau schedule, got {self.lr_floor}")
         if len(self.radii) != 2 or min(self.radii) <= 0:
             raise ConfigError("radii", f"must be two positive numbers, got {list(self.radii)}")
         if self.n_eigenvalues + 2 > self.spectrum_points:
@@ -64,7 +80,7 @@ class Train(Experiment):
         "quick": {"hidden": [64, 64, 64, 32], "steps": 80, "batch": 64, "warmup": 10,
                   "lr": 2e-3, "eval_points": 128, "fd_points": 8, "curvature_points": 8,
                   "export_points": 1000, "spectrum_points": 1500, "n_eigenvalues": 15,
-                  "checkpoint_every": 20},
+                  "checkpoint_every": 20, "holdout_points": 32, "select_every": 20},
         "paper": {"steps": 10000, "batch": 512, "spectrum_points": 10000, "galerkin_K": 3},
     }
     flagship = True
@@ -80,13 +96,16 @@ class SpectrumConfig:
     """Configuration of ``g2-pinn:spectrum``."""
 
     source: str = option("s3", help="what to analyse", choices=("s3", "torus", "product", "neck", "saved"))
-    path: str | None = option(None, help="for source=saved: a train run's export/ folder (coords.npy, metrics.npy)")
+    path: str | None = option(None, help="for source=saved: a train run's folder or its export/ folder "
+                                         "(coords.npy, metrics.npy)")
     n_points: int = option(4000, help="sample size (known manifolds)", min=50)
     n_eigenvalues: int = option(10, help="eigenvalues to compute (lambda_0 = 0 included)", min=2)
     torus_dim: int = option(3, help="dimension of the flat torus (period 2 pi)", min=1, max=7)
     neighbour_constant: float = option(0.4, help="bandwidth: mean kernel row sum = c N^(4/(d+4))",
                                        min=0.0, min_inclusive=False)
     device: str = option("auto", help="cpu, cuda or auto (the run's device)", choices=("auto", "cpu", "cuda"))
+    galerkin: bool = option(True, help="source=saved, a round-neck train run folder: also the Galerkin spectrum "
+                                       "(round eigenfunctions) of its trained and initial networks")
 
     def validate(self) -> None:
         if self.source == "saved" and not self.path:
@@ -111,3 +130,66 @@ class Spectrum(Experiment):
         from labkit.g2_pinn.spectrum_run import run_spectrum
 
         return run_spectrum(ctx)
+
+
+@dataclass
+class BryantSalamonConfig:
+    """Configuration of ``g2-pinn:bryant-salamon``."""
+
+    a: float = option(1.0, help="Bryant-Salamon scale a (the bolt S^3 sits at r = a)", min=0.0, min_inclusive=False)
+    r1: float = option(1.25, help="inner radius of the shell, where the data are held (at most 1.3 a)",
+                       min=0.0, min_inclusive=False)
+    r2: float = option(2.25, help="outer radius of the shell (at least 2 a)", min=0.0, min_inclusive=False)
+    hidden: list[int] = option((), help="hidden widths of the coefficient network (empty: a Chebyshev series)")
+    activation: str = option("tanh", help="activation", choices=("silu", "tanh", "gelu", "softplus"))
+    degree: int = option(8, help="Chebyshev degree of the network's input features in r", min=1, max=40)
+    quadrature: int = option(16, help="Gauss-Legendre nodes of the integrals from r1", min=4, max=64)
+    init_scale: float = option(0.0, help="last-layer scale at init (0: start exactly at the cone)", min=0.0)
+    optimizers: list[str] = option(("adamw", "qimad"), help="optimisers to run, each from the same start")
+    steps: int = option(300, help="AdamW steps", min=1)
+    qimad_steps: int = option(150, help="QIMAD steps (each evaluates every agent once)", min=1)
+    batch: int = option(24, help="collocation points per step (r arcsine-distributed)", min=2)
+    lr: float = option(1e-2, help="AdamW peak learning rate (cosine schedule)", min=0.0, min_inclusive=False)
+    warmup: int = option(10, help="AdamW linear warm-up steps", min=0)
+    clip: float = option(1.0, help="gradient-norm clipping threshold", min=0.0, min_inclusive=False)
+    qimad_lr: float = option(2e-2, help="QIMAD peak eta (same cosine schedule)", min=0.0, min_inclusive=False)
+    qimad_agents: int = option(4, help="QIMAD swarm size", min=1)
+    qimad_fixed_points: bool = option(True, help="QIMAD trains on one fixed set of collocation points (it keeps "
+                                                 "the best weights by loss value, comparable only on the same points)")
+    eval_points: int = option(256, help="held-out points (r uniform) for torsion and metric error", min=8)
+    curvature_points: int = option(16, help="held-out points for Ricci and |Rm|", min=1)
+    export_points: int = option(200, help="radii in export/bryant_salamon.npz", min=2)
+    checkpoint_every: int = option(50, help="steps between checkpoints", min=1)
+
+    def validate(self) -> None:
+        if not self.r1 > self.a:
+            raise ConfigError("r1", f"must be > a = {self.a} (the bolt), got {self.r1}")
+        if self.r1 > 1.3 * self.a:
+            raise ConfigError("r1", f"must be <= 1.3 a = {1.3 * self.a} (near the bolt, where the answer is far "
+                                    f"from its cone), got {self.r1}")
+        if self.r2 < 2 * self.a or self.r2 <= self.r1:
+            raise ConfigError("r2", f"must be >= 2 a = {2 * self.a} and > r1, got {self.r2}")
+        if any(h < 1 for h in self.hidden):
+            raise ConfigError("hidden", "must be positive widths (or empty)")
+        if not self.optimizers or any(o not in ("adamw", "qimad") for o in self.optimizers) \
+                or len(set(self.optimizers)) != len(self.optimizers):
+            raise ConfigError("optimizers", f"must be distinct names from adamw, qimad; got {list(self.optimizers)}")
+        if self.warmup >= self.steps:
+            raise ConfigError("warmup", f"must be < steps = {self.steps}")
+
+
+class BryantSalamon(Experiment):
+    name = "bryant-salamon"
+    summary = ("Find the Bryant-Salamon torsion-free G2 structure on a shell of R^4 x S^3 from its data at r1 "
+               "(cohomogeneity-one ansatz, real torsion), for AdamW and QIMAD; error against the exact answer.")
+    config_class = BryantSalamonConfig
+    presets = {
+        # one CPU core, <= 2 minutes for both optimisers
+        "quick": {"steps": 120, "qimad_steps": 80, "eval_points": 128, "curvature_points": 8,
+                  "checkpoint_every": 20},
+    }
+
+    def run(self, ctx: RunContext) -> dict:
+        from labkit.g2_pinn.bs_run import run_bryant_salamon
+
+        return run_bryant_salamon(ctx)

@@ -23,6 +23,7 @@ __all__ = [
     "quat_mul",
     "reference_scales",
     "round_neck_metric",
+    "s3_geodesic_distance",
     "sample_neck",
     "sample_s3",
 ]
@@ -42,6 +43,31 @@ def quat_mul(p: np.ndarray | torch.Tensor, q: np.ndarray | torch.Tensor):
     if isinstance(p, torch.Tensor):
         return torch.stack(list(parts), dim=-1)  # type: ignore[arg-type]
     return np.stack(parts, axis=-1)
+
+
+def s3_geodesic_distance(q1: np.ndarray | torch.Tensor, q2: np.ndarray | torch.Tensor, radius: float = 1.0):
+    """Great-circle distance r arccos<q1, q2> between points (..., 4) of the 3-sphere of radius r.
+
+    The points are normalised first. The value is computed as 2 r atan2(|q1 - q2|, |q1 + q2|), which
+    equals r arccos of the clamped inner product but keeps full relative precision near 0 and pi, where
+    arccos loses half the digits. The unit quaternions are S^3 itself, not SO(3): q and -q are pi r apart.
+
+    Example:
+        >>> s3_geodesic_distance(np.array([1., 0, 0, 0]), np.array([0., 1, 0, 0]), radius=2.0)   # pi/2 * 2
+        3.141592653589793
+    """
+    if radius <= 0:
+        raise ValueError(f"radius must be > 0, got {radius}")
+    if isinstance(q1, torch.Tensor) or isinstance(q2, torch.Tensor):
+        a, b = torch.as_tensor(q1), torch.as_tensor(q2)
+        a = a / torch.linalg.vector_norm(a, dim=-1, keepdim=True)
+        b = b / torch.linalg.vector_norm(b, dim=-1, keepdim=True)
+        return 2 * radius * torch.atan2(torch.linalg.vector_norm(a - b, dim=-1), torch.linalg.vector_norm(a + b, dim=-1))
+    a, b = np.asarray(q1, dtype=np.float64), np.asarray(q2, dtype=np.float64)
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    out = 2 * radius * np.arctan2(np.linalg.norm(a - b, axis=-1), np.linalg.norm(a + b, axis=-1))
+    return float(out) if out.ndim == 0 else out
 
 
 def sample_s3(n: int, rng: np.random.Generator, radius: float = 1.0) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from labkit.g2_pinn.algebra import phi0
+from labkit.g2_pinn.algebra import induced_metric, phi0
 from labkit.g2_pinn.charts import Chart, make_chart
 from labkit.g2_pinn.constants import CONSTANTS
 from labkit.g2_pinn.forms import pullback_form
@@ -53,13 +53,14 @@ class G2PINN(nn.Module):
 
     def __init__(self, hidden: tuple[int, ...] | list[int] = (512, 512, 512, 256),
                  activation: str = "silu", init_scale: float = 0.1, chart: str | Chart = "round",
-                 radii: tuple[float, float] = CONSTANTS.neck_radii, dtype: torch.dtype = torch.float64):
+                 radii: tuple[float, float] = CONSTANTS.neck_radii, dtype: torch.dtype = torch.float64,
+                 r0: float = 1.0):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         if not hidden or any(int(h) < 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden!r}")
-        self.chart = make_chart(chart, radii)
+        self.chart = make_chart(chart, radii, r0)
         layers: list[nn.Module] = []
         width = self.chart.n_features
         for h in hidden:
@@ -72,6 +73,14 @@ class G2PINN(nn.Module):
         self.net = nn.Sequential(*layers, last)
         self.register_buffer("phi_frame_ref", phi0(dtype))
         self.hidden = tuple(int(h) for h in hidden)
+        #: the keyword arguments that rebuild this network (the artifact's config)
+        self.config = {"hidden": list(self.hidden), "activation": activation, "init_scale": float(init_scale),
+                       "chart": self.chart.name, "radii": list(self.chart.radii),
+                       "r0": float(getattr(self.chart, "r0", 1.0))}
+
+    def metric(self, x: torch.Tensor) -> torch.Tensor:
+        """The metric (..., 7, 7) that phi induces, in chart coordinates, at chart points x (..., 7)."""
+        return induced_metric(self(x), check=False)
 
     def frame_components(self, x: torch.Tensor) -> torch.Tensor:
         """phi's components (..., 35) in the reference's orthonormal coframe (phi0 at the warm start)."""

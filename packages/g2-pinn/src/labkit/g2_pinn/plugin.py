@@ -7,14 +7,17 @@ from labkit.core import hookimpl
 
 @hookimpl
 def labkit_experiments():
-    """The train (flagship) and spectrum experiments."""
-    from labkit.g2_pinn.experiments import Spectrum, Train
+    """The train (flagship), spectrum and bryant-salamon experiments."""
+    from labkit.g2_pinn.experiments import BryantSalamon, Spectrum, Train
 
-    return [Train, Spectrum]
+    return [Train, Spectrum, BryantSalamon]
 
 
 @hookimpl
 def labkit_models():
-    """The G2 PINN (lazy dotted path)."""
-    return {"g2-pinn": "labkit.g2_pinn.model:G2PINN"}
+    """Rebuild factories ``factory(config, tensors)``: the neck PINN (artifact ``model`` of ``train``)
+    and the Bryant-Salamon shell model (artifacts ``shell_<optimizer>`` of ``bryant-salamon``)."""
+    from labkit.core import state_dict_factory
 
+    return {"g2-pinn": state_dict_factory("labkit.g2_pinn.model:G2PINN"),
+            "shell": state_dict_factory("labkit.g2_pinn.shell:ShellPhi")}

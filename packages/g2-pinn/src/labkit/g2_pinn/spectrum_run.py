@@ -69,7 +69,8 @@ def run_spectrum(ctx: RunContext) -> dict[str, Any]:
     rng = np.random.default_rng(ctx.seed)
     metric = None
     if cfg.source == "saved":
-        pts, metric, period = load_saved_metric(Path(cfg.path))
+        folder = Path(cfg.path)
+        pts, metric, period = load_saved_metric(folder / "export" if (folder / "export").is_dir() else folder)
         exact = None
     else:
         pts, period, exact = known_manifold(cfg.source, cfg.n_points, rng, cfg.n_eigenvalues, cfg.torus_dim)
@@ -95,5 +96,47 @@ def run_spectrum(ctx: RunContext) -> dict[str, Any]:
         head.update(lambda1_exact=float(exact[1]), max_rel_err=float(np.abs(rel).max()))
     else:
         head.update(lambda1_times_H=float(lam[1] * CONSTANTS.h_star), target=13)
+    if cfg.source == "saved" and cfg.galerkin:
+        neck = _galerkin_of_run(Path(cfg.path))
+        if neck is not None:
+            out["galerkin_neck"] = neck
+            head.update(lambda1_galerkin=neck["trained"]["lambda"][1],
+                        lambda1_galerkin_initial=neck["initial"]["lambda"][1],
+                        lambda1_change_relative=neck["change_lambda1_relative"])
     out["headline"] = head
+    _figure(ctx, lam, exact, cfg.source)
     return out
+
+
+def _galerkin_of_run(folder: Path) -> dict[str, Any] | None:
+    """Galerkin spectra of a round-neck train run's ``model`` and ``initial`` artifacts (None otherwise)."""
+    from labkit.core import load_run
+    from labkit.g2_pinn.neck_spectrum import neck_spectrum
+
+    try:
+        run = load_run(folder)
+    except (OSError, ValueError, LabkitError):
+        return None
+    if not {"model", "initial"} <= set(run.artifacts) or run.config.get("chart") != "round":
+        return None
+    trained, initial = neck_spectrum(run.artifact("model")), neck_spectrum(run.artifact("initial"))
+    r1 = float(run.config["radii"][0])
+    change = trained["lambda"][1] - initial["lambda"][1]
+    return {"trained": trained, "initial": initial, "reference_lambda1": 3 / r1 ** 2,
+            "change_lambda1": change, "change_lambda1_relative": change / initial["lambda"][1],
+            "error_bar_lambda1": abs(trained["truncation"][1]) + abs(trained["quadrature"][1])
+            + abs(initial["truncation"][1]) + abs(initial["quadrature"][1])}
+
+
+def _figure(ctx: RunContext, lam: np.ndarray, exact: np.ndarray | None, source: str) -> None:
+    """figures/spectrum.png: the eigenvalues by index, beside the exact ones where known."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(np.arange(len(lam)), lam, "x", label="diffusion map")
+    if exact is not None:
+        ax.plot(np.arange(len(exact)), exact, "_", ms=14, label="exact")
+    ax.set(title=f"Laplace-Beltrami spectrum ({source})", xlabel="index", ylabel="eigenvalue")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    ctx.save_figure(fig, "spectrum")

@@ -12,7 +12,7 @@ from labkit.g2_pinn.algebra import DegenerateMetricError
 from labkit.g2_pinn.losses import G2Loss, frame_det
 from labkit.g2_pinn.model import G2PINN
 
-__all__ = ["cosine_warmup", "run_train"]
+__all__ = ["PlateauSchedule", "cosine_warmup", "run_train"]
 
 
 def cosine_warmup(step: int, warmup: int, total: int) -> float:
@@ -23,15 +23,64 @@ def cosine_warmup(step: int, warmup: int, total: int) -> float:
     return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
 
 
+class PlateauSchedule:
+    """Linear warm-up to the peak LR, then ReduceLROnPlateau on the training loss, never below ``floor``.
+
+    ``step(loss)`` once per training step. Works for any optimizer whose groups carry ``lr`` (QIMAD
+    reads its eta from there).
+
+    Example:
+        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        >>> sched = PlateauSchedule(opt, warmup=0, factor=0.5, patience=2, floor=0.3)
+        >>> for _ in range(12):
+        ...     sched.step(1.0)          # no improvement: halve every 3 steps, stop at the floor
+        >>> opt.param_groups[0]["lr"]
+        0.3
+    """
+
+    def __init__(self, opt: torch.optim.Optimizer, warmup: int, factor: float, patience: int, floor: float):
+        self.opt, self.warmup, self.count = opt, int(warmup), 0
+        self.peak = [float(g["lr"]) for g in opt.param_groups]
+        self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=factor,
+                                                                  patience=patience, min_lr=floor)
+        if self.warmup > 0:
+            self._set(1 / self.warmup)
+
+    def _set(self, fraction: float) -> None:
+        for g, peak in zip(self.opt.param_groups, self.peak, strict=True):
+            g["lr"] = peak * fraction
+
+    def step(self, loss: float) -> None:
+        """Advance one training step with that step's loss."""
+        self.count += 1
+        if self.count < self.warmup:
+            self._set((self.count + 1) / self.warmup)
+        elif self.count == self.warmup:
+            self._set(1.0)
+        else:
+            self.plateau.step(loss)
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "peak": list(self.peak), "plateau": self.plateau.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count, self.peak = int(state["count"]), list(state["peak"])
+        self.plateau.load_state_dict(state["plateau"])
+
+
 def _optimizer(cfg: Any, model: torch.nn.Module, seed: int):
     if cfg.optimizer == "qimad":
         from labkit.qimad import QIMADTorch
 
-        return QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.lr, seed=seed,
-                          total_steps=cfg.steps), None
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, cfg.warmup, cfg.steps))
-    return opt, sched
+        opt: torch.optim.Optimizer = QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.lr,
+                                                seed=seed, total_steps=cfg.steps)
+    else:
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.schedule == "plateau":
+        return opt, PlateauSchedule(opt, cfg.warmup, cfg.plateau_factor, cfg.plateau_patience, cfg.lr_floor)
+    if cfg.optimizer == "qimad":
+        return opt, None  # QIMAD's own cooling, no LR schedule
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, cfg.warmup, cfg.steps))
 
 
 def run_train(ctx: RunContext) -> dict:
@@ -41,7 +90,7 @@ def run_train(ctx: RunContext) -> dict:
     cfg = ctx.config
     dev = torch.device(ctx.device)
     radii = (float(cfg.radii[0]), float(cfg.radii[1]))
-    model = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii).to(dev)
+    model = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii, r0=cfg.r0).to(dev)
     loss_fn = G2Loss(weights={
         "torsion_dphi": cfg.w_dphi, "torsion_dstar": cfg.w_dstar, "proxy_standard_form": cfg.w_standard_form,
         "proxy_det": cfg.w_det, "proxy_normalisation": cfg.w_normalisation, "proxy_smoothness": cfg.w_smoothness})
@@ -49,11 +98,21 @@ def run_train(ctx: RunContext) -> dict:
     initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     history: list[dict[str, float]] = []
     stop = {"best": math.inf, "since": 0}
+    # model selection: the training objective on held-out points, every select_every steps; the best
+    # weights are kept (checkpointed) and are the ones evaluated and saved
+    x_hold = model.chart.sample(cfg.holdout_points, torch.Generator().manual_seed(ctx.seed + 6006)).to(dev)
+    best: dict[str, Any] = {"step": -1, "loss": math.inf, "state": None, "curve": []}
+
+    def holdout_loss() -> float:
+        try:
+            return float(loss_fn(model, x_hold)[0].total.detach())
+        except DegenerateMetricError:
+            return math.inf
 
     def get_state() -> dict:
         return {"model": model.state_dict(), "opt": opt.state_dict(),
                 "sched": None if sched is None else sched.state_dict(), "history": history,
-                "stop": dict(stop), "initial": initial_state}
+                "stop": dict(stop), "initial": initial_state, "best": dict(best)}
 
     def set_state(s: dict) -> None:
         model.load_state_dict(s["model"])
@@ -63,6 +122,7 @@ def run_train(ctx: RunContext) -> dict:
         history[:] = s["history"]
         stop.update(s["stop"])
         initial_state.update(s["initial"])
+        best.update(s["best"])
 
     swarm = cfg.optimizer == "qimad"
 
@@ -93,7 +153,9 @@ def run_train(ctx: RunContext) -> dict:
             total = opt.step(closure_factory(x, out))
         except DegenerateMetricError as exc:
             raise LabkitError(f"step {step}: {exc} (batch points {exc.points[:10]})") from exc
-        if sched is not None:
+        if isinstance(sched, PlateauSchedule):
+            sched.step(float(total.detach()))
+        elif sched is not None:
             sched.step()
         rec = {"step": step, "total": float(total.detach()), "lr": float(opt.param_groups[0]["lr"]),
                "det_mean": math.nan, "det_std": math.nan, "degenerate_evals": out.get("degenerate", 0)}
@@ -104,6 +166,12 @@ def run_train(ctx: RunContext) -> dict:
             rec.update(det_mean=float(det.mean()), det_std=float(det.std()))
             rec.update({k: float(v.detach()) for k, v in out["res"].components.items()})
         history.append(rec)
+        if step % cfg.select_every == cfg.select_every - 1 or step == cfg.steps - 1:
+            held = holdout_loss()
+            best["curve"] = [*best["curve"], (step, held)]
+            if held < best["loss"]:
+                best.update(step=step, loss=held,
+                            state={k: v.detach().clone() for k, v in model.state_dict().items()})
         if rec["total"] < stop["best"] * (1 - cfg.min_delta):
             stop["best"], stop["since"] = rec["total"], 0
         else:
@@ -116,12 +184,27 @@ def run_train(ctx: RunContext) -> dict:
             ctx.log.info("step %d total %.3e dphi %.3e dstar %.3e det %.4f", step, rec["total"],
                          rec["torsion_dphi"], rec["torsion_dstar"], rec["det_mean"])
 
-    initial = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii).to(dev)
+    last_holdout = holdout_loss()
+    if best["state"] is not None and best["loss"] < last_holdout:
+        model.load_state_dict(best["state"])
+    else:  # an early stop between selections: the last weights are the best seen
+        best.update(step=len(history) - 1, loss=last_holdout)
+    initial = G2PINN(cfg.hidden, cfg.activation, cfg.init_scale, cfg.chart, radii, r0=cfg.r0).to(dev)
     initial.load_state_dict(initial_state)
     results = evaluate(ctx, model, initial)
     results["training"] = {"steps_run": len(history), "steps_max": cfg.steps, "optimizer": cfg.optimizer,
                            "early_stopped": len(history) < cfg.steps, "final": history[-1] if history else {},
-                           "first": history[0] if history else {}}
+                           "first": history[0] if history else {},
+                           "selected": {"step": best["step"], "holdout_loss": best["loss"],
+                                        "last_holdout_loss": last_holdout, "holdout_points": cfg.holdout_points,
+                                        "curve": [list(c) for c in best["curve"]],
+                                        "note": "weights with the lowest training objective on held-out points, "
+                                                "checked every select_every steps; these are evaluated and saved"}}
+    ctx.save_artifact("initial", initial, factory="g2-pinn", config=initial.config,
+                      description="the same network at initialisation (the start training changed)")
+    ctx.save_artifact("model", model, factory="g2-pinn", config=model.config,
+                      description=f"G2 PINN on the {model.chart.name} neck, radii {list(radii)}: weights of step "
+                                  f"{best['step']} (lowest held-out objective {best['loss']:.4e})")
     results["model"] = {"hidden": list(model.hidden), "activation": cfg.activation, "dtype": "float64",
                         "parameters": model.n_parameters(), "chart": model.chart.name, "radii": list(radii),
                         "input": ("(cos theta, sin theta, exp(y), exp(z)): 10 smooth functions on the neck"
