@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from labkit.core import LabkitError, RunContext, atomic_write_bytes
+from labkit.core import LabkitError, RunContext, Tracked, atomic_write_bytes
 from labkit.g2_pinn.algebra import DegenerateMetricError
 from labkit.g2_pinn.bryant_salamon import base_size, exact_metric_field, metric_relative_error
 from labkit.g2_pinn.curvature import curvature
@@ -55,15 +55,13 @@ def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: floa
             "scalar_abs_max": float(curv["scalar"].abs().max())}
 
 
-def _optimizer(cfg: Any, name: str, model: torch.nn.Module, seed: int):
-    if name == "qimad":
-        from labkit.qimad import QIMADTorch
-
-        opt: torch.optim.Optimizer = QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.qimad_lr,
-                                                seed=seed, total_steps=cfg.qimad_steps)
-        steps = cfg.qimad_steps
-    else:
-        opt, steps = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0), cfg.steps
+def _optimizer(ctx: RunContext, name: str, model: torch.nn.Module):
+    """The optimizer ``name`` from the registry (no weight decay) and the cosine schedule both share."""
+    cfg = ctx.config
+    agents = {"num_agents": cfg.qimad_agents} if name == "qimad" else {}
+    lr, steps = (cfg.qimad_lr, cfg.qimad_steps) if name == "qimad" else (cfg.lr, cfg.steps)
+    opt = ctx.resolve("optimizer", name)(model.parameters(), lr=lr, weight_decay=0.0, seed=ctx.seed,
+                                         total_steps=steps, **agents)
     # the same schedule for both (QIMAD reads its eta from the group's lr, which the scheduler writes)
     warmup = min(cfg.warmup, steps - 1)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, warmup, steps))
@@ -78,21 +76,13 @@ def _train(ctx: RunContext, name: str, model: ShellPhi) -> tuple[list[dict[str, 
     """One optimiser's resumable loop; returns its history and the wall time of this process's part."""
     cfg = ctx.config
     loss_fn = ShellLoss()
-    opt, sched = _optimizer(cfg, name, model, ctx.seed)
+    opt, sched = _optimizer(ctx, name, model)
     history: list[dict[str, float]] = []
 
-    def get_state() -> dict:
-        return {"model": model.state_dict(), "opt": opt.state_dict(),
-                "sched": sched.state_dict(), "history": history}
-
-    def set_state(s: dict) -> None:
-        model.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        sched.load_state_dict(s["sched"])
-        history[:] = s["history"]
-
     steps = cfg.steps if name == "adamw" else cfg.qimad_steps
-    loop = ctx.loop(steps, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
+    track = {"model": model, "opt": opt, "sched": sched,
+             "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v))}
+    loop = ctx.loop(steps, track=track, checkpoint_every=cfg.checkpoint_every,
                     name=f"train-{name}", desc=name)
     # QIMAD keeps the best weights by loss value, which compares across steps only on the same points
     fixed = sample_shell(cfg.batch, cfg.r1, cfg.r2, torch.Generator().manual_seed(ctx.seed + 7007)) \

@@ -27,7 +27,7 @@ class TrainConfig:
     batch: int = option(256, help="collocation points per step", min=2)
     optimizer: str = option("adamw", help="optimizer", choices=("adamw", "qimad"))
     lr: float = option(1e-3, help="peak learning rate (QIMAD: eta)", min=0.0, min_inclusive=False)
-    weight_decay: float = option(1e-5, help="AdamW weight decay", min=0.0)
+    weight_decay: float = option(1e-5, help="AdamW weight decay (QIMAD has none: set 0 with optimizer qimad)", min=0.0)
     warmup: int = option(100, help="linear warm-up steps of the LR schedule", min=0)
     schedule: str = option("cosine", help="LR schedule after warm-up: cosine decay to 0 (AdamW only), or "
                                           "plateau: multiply by plateau_factor when the loss stalls (any optimizer)",
@@ -63,6 +63,9 @@ class TrainConfig:
             raise ConfigError("hidden", "must be a non-empty list of positive widths")
         if self.warmup >= self.steps:
             raise ConfigError("warmup", f"must be < steps = {self.steps}")
+        if self.optimizer == "qimad" and self.weight_decay:
+            raise ConfigError("weight_decay", f"must be 0 with optimizer 'qimad' (QIMAD has no weight decay), "
+                                              f"got {self.weight_decay}")
         if self.schedule == "plateau" and self.lr_floor >= self.lr:
             raise ConfigError("lr_floor", f"must be < lr = {self.lr} for the plateau schedule, got {self.lr_floor}")
         if len(self.radii) != 2 or min(self.radii) <= 0:

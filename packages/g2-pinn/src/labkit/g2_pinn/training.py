@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from labkit.core import LabkitError, RunContext
+from labkit.core import LabkitError, RunContext, Tracked
 from labkit.g2_pinn.algebra import DegenerateMetricError
 from labkit.g2_pinn.losses import G2Loss, frame_det
 from labkit.g2_pinn.model import G2PINN
@@ -68,14 +68,11 @@ class PlateauSchedule:
         self.plateau.load_state_dict(state["plateau"])
 
 
-def _optimizer(cfg: Any, model: torch.nn.Module, seed: int):
-    if cfg.optimizer == "qimad":
-        from labkit.qimad import QIMADTorch
-
-        opt: torch.optim.Optimizer = QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.lr,
-                                                seed=seed, total_steps=cfg.steps)
-    else:
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+def _optimizer(cfg: Any, model: torch.nn.Module, factory: Any, seed: int):
+    """The optimizer ``factory`` (``ctx.resolve("optimizer", cfg.optimizer)``) builds, and its LR schedule."""
+    agents = {"num_agents": cfg.qimad_agents} if cfg.optimizer == "qimad" else {}
+    opt = factory(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed, total_steps=cfg.steps,
+                  **agents)
     if cfg.schedule == "plateau":
         return opt, PlateauSchedule(opt, cfg.warmup, cfg.plateau_factor, cfg.plateau_patience, cfg.lr_floor)
     if cfg.optimizer == "qimad":
@@ -94,7 +91,7 @@ def run_train(ctx: RunContext) -> dict:
     loss_fn = G2Loss(weights={
         "torsion_dphi": cfg.w_dphi, "torsion_dstar": cfg.w_dstar, "proxy_standard_form": cfg.w_standard_form,
         "proxy_det": cfg.w_det, "proxy_normalisation": cfg.w_normalisation, "proxy_smoothness": cfg.w_smoothness})
-    opt, sched = _optimizer(cfg, model, ctx.seed)
+    opt, sched = _optimizer(cfg, model, ctx.resolve("optimizer", cfg.optimizer), ctx.seed)
     initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     history: list[dict[str, float]] = []
     stop = {"best": math.inf, "since": 0}
@@ -108,21 +105,6 @@ def run_train(ctx: RunContext) -> dict:
             return float(loss_fn(model, x_hold)[0].total.detach())
         except DegenerateMetricError:
             return math.inf
-
-    def get_state() -> dict:
-        return {"model": model.state_dict(), "opt": opt.state_dict(),
-                "sched": None if sched is None else sched.state_dict(), "history": history,
-                "stop": dict(stop), "initial": initial_state, "best": dict(best)}
-
-    def set_state(s: dict) -> None:
-        model.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        if sched is not None:
-            sched.load_state_dict(s["sched"])
-        history[:] = s["history"]
-        stop.update(s["stop"])
-        initial_state.update(s["initial"])
-        best.update(s["best"])
 
     swarm = cfg.optimizer == "qimad"
 
@@ -144,8 +126,14 @@ def run_train(ctx: RunContext) -> dict:
             return res.total
         return closure
 
-    loop = ctx.loop(cfg.steps, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
-                    name="train", desc="steps")
+    track: dict[str, Any] = {
+        "model": model, "opt": opt,
+        "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v)),
+        "stop": Tracked(lambda: dict(stop), stop.update), "initial": Tracked(lambda: initial_state, initial_state.update),
+        "best": Tracked(lambda: dict(best), best.update)}
+    if sched is not None:
+        track["sched"] = sched
+    loop = ctx.loop(cfg.steps, track=track, checkpoint_every=cfg.checkpoint_every, name="train", desc="steps")
     for step in loop:
         x = model.chart.sample(cfg.batch, device=dev)  # global RNG: its state is checkpointed by the loop
         out: dict = {}
