@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from labkit.core.plugins import PluginRegistry
+from labkit.g2_pinn._run_train import _optimizer
 from labkit.g2_pinn.geometry import quat_mul, s3_geodesic_distance, sample_s3
-from labkit.g2_pinn.training import PlateauSchedule, _optimizer
+from labkit.g2_pinn.schedules import PlateauSchedule
 
 
 def test_geodesic_distance_matches_arccos_and_known_values():

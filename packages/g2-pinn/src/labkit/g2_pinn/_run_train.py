@@ -1,4 +1,4 @@
-"""The ``g2-pinn:train`` run: resumable training loop, then torsion/curvature/spectrum evaluation."""
+"""The body of ``g2-pinn:train``: resumable training loop, then torsion/curvature/spectrum evaluation."""
 
 from __future__ import annotations
 
@@ -9,66 +9,15 @@ import torch
 
 from labkit.core import LabkitError, RunContext, Tracked
 from labkit.g2_pinn.algebra import DegenerateMetricError
+from labkit.g2_pinn.experiments import TrainConfig
 from labkit.g2_pinn.losses import G2Loss, frame_det
 from labkit.g2_pinn.model import G2PINN
+from labkit.g2_pinn.schedules import PlateauSchedule, cosine_warmup
 
-__all__ = ["PlateauSchedule", "cosine_warmup", "run_train"]
-
-
-def cosine_warmup(step: int, warmup: int, total: int) -> float:
-    """LR factor: linear warm-up to 1 over ``warmup`` steps, then cosine decay to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    t = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+__all__ = ["run_train"]
 
 
-class PlateauSchedule:
-    """Linear warm-up to the peak LR, then ReduceLROnPlateau on the training loss, never below ``floor``.
-
-    ``step(loss)`` once per training step. Works for any optimizer whose groups carry ``lr`` (QIMAD
-    reads its eta from there).
-
-    Example:
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = PlateauSchedule(opt, warmup=0, factor=0.5, patience=2, floor=0.3)
-        >>> for _ in range(12):
-        ...     sched.step(1.0)          # no improvement: halve every 3 steps, stop at the floor
-        >>> opt.param_groups[0]["lr"]
-        0.3
-    """
-
-    def __init__(self, opt: torch.optim.Optimizer, warmup: int, factor: float, patience: int, floor: float):
-        self.opt, self.warmup, self.count = opt, int(warmup), 0
-        self.peak = [float(g["lr"]) for g in opt.param_groups]
-        self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=factor,
-                                                                  patience=patience, min_lr=floor)
-        if self.warmup > 0:
-            self._set(1 / self.warmup)
-
-    def _set(self, fraction: float) -> None:
-        for g, peak in zip(self.opt.param_groups, self.peak, strict=True):
-            g["lr"] = peak * fraction
-
-    def step(self, loss: float) -> None:
-        """Advance one training step with that step's loss."""
-        self.count += 1
-        if self.count < self.warmup:
-            self._set((self.count + 1) / self.warmup)
-        elif self.count == self.warmup:
-            self._set(1.0)
-        else:
-            self.plateau.step(loss)
-
-    def state_dict(self) -> dict:
-        return {"count": self.count, "peak": list(self.peak), "plateau": self.plateau.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.count, self.peak = int(state["count"]), list(state["peak"])
-        self.plateau.load_state_dict(state["plateau"])
-
-
-def _optimizer(cfg: Any, model: torch.nn.Module, factory: Any, seed: int):
+def _optimizer(cfg: TrainConfig, model: torch.nn.Module, factory: Any, seed: int):
     """The optimizer ``factory`` (``ctx.resolve("optimizer", cfg.optimizer)``) builds, and its LR schedule."""
     agents = {"num_agents": cfg.qimad_agents} if cfg.optimizer == "qimad" else {}
     opt = factory(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed, total_steps=cfg.steps,
@@ -80,7 +29,7 @@ def _optimizer(cfg: Any, model: torch.nn.Module, factory: Any, seed: int):
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, cfg.warmup, cfg.steps))
 
 
-def run_train(ctx: RunContext) -> dict:
+def run_train(ctx: RunContext[TrainConfig]) -> dict[str, Any]:
     """Train, evaluate and export; returns the results dict (the runner writes results.json)."""
     from labkit.g2_pinn.evaluation import evaluate, export
 

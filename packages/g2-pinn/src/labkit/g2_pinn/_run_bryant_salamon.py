@@ -1,4 +1,4 @@
-"""The ``g2-pinn:bryant-salamon`` run: find the Bryant–Salamon structure on a shell from its data at r1.
+"""The body of ``g2-pinn:bryant-salamon``: find the Bryant–Salamon structure on a shell from its data at r1.
 
 For each optimiser (AdamW, QIMAD) the same start -- the cone through the Bryant–Salamon slice at r1 --
 is trained on the real torsion (no proxies), resumably, and compared with the exact answer: torsion
@@ -21,9 +21,10 @@ from labkit.core import LabkitError, RunContext, Tracked, atomic_write_bytes
 from labkit.g2_pinn.algebra import DegenerateMetricError
 from labkit.g2_pinn.bryant_salamon import base_size, exact_metric_field, metric_relative_error
 from labkit.g2_pinn.curvature import curvature
+from labkit.g2_pinn.experiments import BryantSalamonConfig
+from labkit.g2_pinn.schedules import cosine_warmup
 from labkit.g2_pinn.shell import ShellLoss, ShellPhi, sample_shell
 from labkit.g2_pinn.torsion import torsion
-from labkit.g2_pinn.training import cosine_warmup
 
 __all__ = ["run_bryant_salamon", "shell_report"]
 
@@ -55,7 +56,7 @@ def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: floa
             "scalar_abs_max": float(curv["scalar"].abs().max())}
 
 
-def _optimizer(ctx: RunContext, name: str, model: torch.nn.Module):
+def _optimizer(ctx: RunContext[BryantSalamonConfig], name: str, model: torch.nn.Module):
     """The optimizer ``name`` from the registry (no weight decay) and the cosine schedule both share."""
     cfg = ctx.config
     agents = {"num_agents": cfg.qimad_agents} if name == "qimad" else {}
@@ -72,7 +73,7 @@ def _new_model(cfg: Any, seed: int) -> ShellPhi:
     return ShellPhi(cfg.a, cfg.r1, cfg.r2, cfg.hidden, cfg.activation, cfg.init_scale, cfg.degree, cfg.quadrature)
 
 
-def _train(ctx: RunContext, name: str, model: ShellPhi) -> tuple[list[dict[str, float]], float]:
+def _train(ctx: RunContext[BryantSalamonConfig], name: str, model: ShellPhi) -> tuple[list[dict[str, float]], float]:
     """One optimiser's resumable loop; returns its history and the wall time of this process's part."""
     cfg = ctx.config
     loss_fn = ShellLoss()
@@ -99,7 +100,7 @@ def _train(ctx: RunContext, name: str, model: ShellPhi) -> tuple[list[dict[str, 
             except DegenerateMetricError:
                 if name != "qimad":
                     raise
-                return torch.tensor(math.nan, dtype=torch.float64)  # an invalid trial agent (see training.py)
+                return torch.tensor(math.nan, dtype=torch.float64)  # an invalid trial agent (see _run_train.py)
             terms["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             out["terms"] = terms
@@ -118,7 +119,7 @@ def _train(ctx: RunContext, name: str, model: ShellPhi) -> tuple[list[dict[str, 
     return history, time.perf_counter() - t0
 
 
-def run_bryant_salamon(ctx: RunContext) -> dict[str, Any]:
+def run_bryant_salamon(ctx: RunContext[BryantSalamonConfig]) -> dict[str, Any]:
     """Train from the cone start with each optimiser; report against the exact solution and export."""
     cfg = ctx.config
     a = float(cfg.a)
