@@ -22,6 +22,7 @@ from labkit.g2_pinn.algebra import DegenerateMetricError
 from labkit.g2_pinn.bryant_salamon import base_size, exact_metric_field, metric_relative_error
 from labkit.g2_pinn.curvature import curvature
 from labkit.g2_pinn.experiments import BryantSalamonConfig
+from labkit.g2_pinn.optim import build_optimizer
 from labkit.g2_pinn.schedules import cosine_warmup
 from labkit.g2_pinn.shell import ShellLoss, ShellPhi, sample_shell
 from labkit.g2_pinn.torsion import torsion
@@ -59,10 +60,9 @@ def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: floa
 def _optimizer(ctx: RunContext[BryantSalamonConfig], name: str, model: torch.nn.Module):
     """The optimizer ``name`` from the registry (no weight decay) and the cosine schedule both share."""
     cfg = ctx.config
-    agents = {"num_agents": cfg.qimad_agents} if name == "qimad" else {}
     lr, steps = (cfg.qimad_lr, cfg.qimad_steps) if name == "qimad" else (cfg.lr, cfg.steps)
-    opt = ctx.resolve("optimizer", name)(model.parameters(), lr=lr, weight_decay=0.0, seed=ctx.seed,
-                                         total_steps=steps, **agents)
+    opt = build_optimizer(ctx.resolve("optimizer", name), name, model.parameters(), lr=lr, weight_decay=0.0,
+                          seed=ctx.seed, total_steps=steps, agents=cfg.qimad_agents)
     # the same schedule for both (QIMAD reads its eta from the group's lr, which the scheduler writes)
     warmup = min(cfg.warmup, steps - 1)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, warmup, steps))

@@ -12,6 +12,7 @@ from labkit.g2_pinn.algebra import DegenerateMetricError
 from labkit.g2_pinn.experiments import TrainConfig
 from labkit.g2_pinn.losses import G2Loss, frame_det
 from labkit.g2_pinn.model import G2PINN
+from labkit.g2_pinn.optim import build_optimizer
 from labkit.g2_pinn.schedules import PlateauSchedule, cosine_warmup
 
 __all__ = ["run_train"]
@@ -19,9 +20,8 @@ __all__ = ["run_train"]
 
 def _optimizer(cfg: TrainConfig, model: torch.nn.Module, factory: Any, seed: int):
     """The optimizer ``factory`` (``ctx.resolve("optimizer", cfg.optimizer)``) builds, and its LR schedule."""
-    agents = {"num_agents": cfg.qimad_agents} if cfg.optimizer == "qimad" else {}
-    opt = factory(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed, total_steps=cfg.steps,
-                  **agents)
+    opt = build_optimizer(factory, cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                          seed=seed, total_steps=cfg.steps, agents=cfg.qimad_agents)
     if cfg.schedule == "plateau":
         return opt, PlateauSchedule(opt, cfg.warmup, cfg.plateau_factor, cfg.plateau_patience, cfg.lr_floor)
     if cfg.optimizer == "qimad":
