@@ -95,7 +95,8 @@ def test_plugin_modules_do_not_import_torch():
 
 def test_train_with_qimad_runs_and_reports(labkit_run, tmp_path):
     res = labkit_run("g2-pinn:train", preset="quick",
-                     overrides={**SMALL, "steps": 3, "warmup": 1, "optimizer": "qimad", "qimad_agents": 2},
+                     overrides={**SMALL, "steps": 3, "warmup": 1, "optimizer": "qimad", "qimad_agents": 2,
+                                "weight_decay": 0.0},
                      out_dir=tmp_path / "qimad")
     assert res["training"]["optimizer"] == "qimad" and res["training"]["steps_run"] == 3
     assert res["validation"]["fd_exterior_derivative_agrees"]
@@ -106,7 +107,7 @@ def test_qimad_treats_a_degenerate_trial_agent_as_an_invalid_evaluation(labkit_r
     # those agents their move, not the run (with AdamW it is a clear error, tested elsewhere)
     res = labkit_run("g2-pinn:train", preset="quick",
                      overrides={**SMALL, "steps": 3, "warmup": 1, "optimizer": "qimad", "qimad_agents": 2,
-                                "lr": 0.5, "chart": "flat"}, out_dir=tmp_path / "wild")
+                                "weight_decay": 0.0, "lr": 0.5, "chart": "flat"}, out_dir=tmp_path / "wild")
     assert res["training"]["steps_run"] == 3
     assert res["validation"]["metric_positive_definite"]
     assert sum(int(r["degenerate_evals"]) for r in _history(tmp_path / "wild")) > 0  # the path was exercised

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from labkit.core.plugins import PluginRegistry
+from labkit.g2_pinn._run_train import _optimizer
 from labkit.g2_pinn.geometry import quat_mul, s3_geodesic_distance, sample_s3
-from labkit.g2_pinn.training import PlateauSchedule, _optimizer
+from labkit.g2_pinn.schedules import PlateauSchedule
 
 
 def test_geodesic_distance_matches_arccos_and_known_values():
@@ -45,7 +47,8 @@ def _cfg(**kw):
 @pytest.mark.parametrize("optimizer", ["adamw", "qimad"])
 def test_plateau_schedule_warms_up_cuts_on_stalls_and_stops_at_the_floor(optimizer):
     model = torch.nn.Linear(2, 1)
-    opt, sched = _optimizer(_cfg(optimizer=optimizer), model, seed=0)
+    factory = PluginRegistry.discover().resolve("labkit_optimizers", optimizer)
+    opt, sched = _optimizer(_cfg(optimizer=optimizer), model, factory, seed=0)
     assert isinstance(sched, PlateauSchedule)
     lrs = []
     for step in range(40):
@@ -67,6 +70,16 @@ def test_plateau_floor_must_be_below_the_lr():
 
     with pytest.raises(ConfigError, match="lr_floor"):
         TrainConfig(schedule="plateau", lr=1e-3, lr_floor=1e-3).validate()
+
+
+def test_qimad_refuses_weight_decay_in_the_config():
+    from labkit.core import ConfigError
+    from labkit.g2_pinn.experiments import TrainConfig
+
+    with pytest.raises(ConfigError, match="weight_decay"):
+        TrainConfig(optimizer="qimad", weight_decay=1e-5).validate()
+    TrainConfig(optimizer="qimad", weight_decay=0.0).validate()
+    TrainConfig(optimizer="adamw", weight_decay=1e-5).validate()
 
 
 def test_train_runs_with_the_plateau_schedule(labkit_run, tmp_path):

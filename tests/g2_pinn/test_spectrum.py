@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from labkit.g2_pinn._run_spectrum import known_manifold
 from labkit.g2_pinn.galerkin import galerkin_eigenvalues, group_multiplicities
 from labkit.g2_pinn.geometry import sample_s3
 from labkit.g2_pinn.spectrum import laplacian_eigenvalues
-from labkit.g2_pinn.spectrum_run import known_manifold
 
 
 def test_s3_lambda1_is_3_times_4():

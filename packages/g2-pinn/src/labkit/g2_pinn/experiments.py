@@ -1,12 +1,14 @@
-"""Experiment declarations of labkit-g2-pinn (light: torch and scipy load inside ``run``)."""
+"""Experiment declarations of labkit-g2-pinn (light: no torch or scipy at import; bodies in ``_run_<name>.py``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from labkit.core import ConfigError, Experiment, RunContext, option
 
-__all__ = ["BryantSalamon", "BryantSalamonConfig", "Spectrum", "SpectrumConfig", "Train", "TrainConfig"]
+__all__ = ["BryantSalamonConfig", "BryantSalamonExperiment", "SpectrumConfig", "SpectrumExperiment", "TrainConfig",
+           "TrainExperiment"]
 
 
 @dataclass
@@ -27,7 +29,7 @@ class TrainConfig:
     batch: int = option(256, help="collocation points per step", min=2)
     optimizer: str = option("adamw", help="optimizer", choices=("adamw", "qimad"))
     lr: float = option(1e-3, help="peak learning rate (QIMAD: eta)", min=0.0, min_inclusive=False)
-    weight_decay: float = option(1e-5, help="AdamW weight decay", min=0.0)
+    weight_decay: float = option(1e-5, help="AdamW weight decay (QIMAD has none: set 0 with optimizer qimad)", min=0.0)
     warmup: int = option(100, help="linear warm-up steps of the LR schedule", min=0)
     schedule: str = option("cosine", help="LR schedule after warm-up: cosine decay to 0 (AdamW only), or "
                                           "plateau: multiply by plateau_factor when the loss stalls (any optimizer)",
@@ -63,6 +65,9 @@ class TrainConfig:
             raise ConfigError("hidden", "must be a non-empty list of positive widths")
         if self.warmup >= self.steps:
             raise ConfigError("warmup", f"must be < steps = {self.steps}")
+        if self.optimizer == "qimad" and self.weight_decay:
+            raise ConfigError("weight_decay", f"must be 0 with optimizer 'qimad' (QIMAD has no weight decay), "
+                                              f"got {self.weight_decay}")
         if self.schedule == "plateau" and self.lr_floor >= self.lr:
             raise ConfigError("lr_floor", f"must be < lr = {self.lr} for the plateau schedule, got {self.lr_floor}")
         if len(self.radii) != 2 or min(self.radii) <= 0:
@@ -71,7 +76,9 @@ class TrainConfig:
             raise ConfigError("n_eigenvalues", "must be at most spectrum_points - 2")
 
 
-class Train(Experiment):
+class TrainExperiment(Experiment[TrainConfig]):
+    """Flagship: the G2 3-form PINN on the neck, with torsion, curvature, det(g) and spectra of the selected weights."""
+
     name = "train"
     summary = "Train the G2 3-form PINN on the round (or flat) neck; torsion, curvature, det(g), Laplacian spectrum."
     config_class = TrainConfig
@@ -85,8 +92,9 @@ class Train(Experiment):
     }
     flagship = True
 
-    def run(self, ctx: RunContext) -> dict:
-        from labkit.g2_pinn.training import run_train
+    def run(self, ctx: RunContext[TrainConfig]) -> dict[str, Any]:
+        """See :func:`labkit.g2_pinn._run_train.run_train`."""
+        from labkit.g2_pinn._run_train import run_train
 
         return run_train(ctx)
 
@@ -114,7 +122,9 @@ class SpectrumConfig:
             raise ConfigError("n_eigenvalues", "must be at most n_points - 2")
 
 
-class Spectrum(Experiment):
+class SpectrumExperiment(Experiment[SpectrumConfig]):
+    """Laplace-Beltrami spectrum of a known manifold or a saved learned metric."""
+
     name = "spectrum"
     summary = "Laplace-Beltrami eigenvalues of a known manifold or a saved learned metric, against exact values."
     config_class = SpectrumConfig
@@ -126,8 +136,9 @@ class Spectrum(Experiment):
         per_row = 10 * config.neighbour_constant * config.n_points ** (4 / (dim + 4)) + 1
         return int(64 * config.n_points * per_row + 8 * config.n_points * (2 * config.n_eigenvalues + 20))
 
-    def run(self, ctx: RunContext) -> dict:
-        from labkit.g2_pinn.spectrum_run import run_spectrum
+    def run(self, ctx: RunContext[SpectrumConfig]) -> dict[str, Any]:
+        """See :func:`labkit.g2_pinn._run_spectrum.run_spectrum`."""
+        from labkit.g2_pinn._run_spectrum import run_spectrum
 
         return run_spectrum(ctx)
 
@@ -178,7 +189,9 @@ class BryantSalamonConfig:
             raise ConfigError("warmup", f"must be < steps = {self.steps}")
 
 
-class BryantSalamon(Experiment):
+class BryantSalamonExperiment(Experiment[BryantSalamonConfig]):
+    """The Bryant-Salamon structure on a shell from its data at r1, per optimiser, against the exact answer."""
+
     name = "bryant-salamon"
     summary = ("Find the Bryant-Salamon torsion-free G2 structure on a shell of R^4 x S^3 from its data at r1 "
                "(cohomogeneity-one ansatz, real torsion), for AdamW and QIMAD; error against the exact answer.")
@@ -189,7 +202,8 @@ class BryantSalamon(Experiment):
                   "checkpoint_every": 20},
     }
 
-    def run(self, ctx: RunContext) -> dict:
-        from labkit.g2_pinn.bs_run import run_bryant_salamon
+    def run(self, ctx: RunContext[BryantSalamonConfig]) -> dict[str, Any]:
+        """See :func:`labkit.g2_pinn._run_bryant_salamon.run_bryant_salamon`."""
+        from labkit.g2_pinn._run_bryant_salamon import run_bryant_salamon
 
         return run_bryant_salamon(ctx)

@@ -8,9 +8,9 @@ from labkit.core import hookimpl
 @hookimpl
 def labkit_experiments():
     """The train (flagship), spectrum and bryant-salamon experiments."""
-    from labkit.g2_pinn.experiments import BryantSalamon, Spectrum, Train
+    from labkit.g2_pinn.experiments import BryantSalamonExperiment, SpectrumExperiment, TrainExperiment
 
-    return [Train, Spectrum, BryantSalamon]
+    return [TrainExperiment, SpectrumExperiment, BryantSalamonExperiment]
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""The ``g2-pinn:train`` run: resumable training loop, then torsion/curvature/spectrum evaluation."""
+"""The body of ``g2-pinn:train``: resumable training loop, then torsion/curvature/spectrum evaluation."""
 
 from __future__ import annotations
 
@@ -7,75 +7,21 @@ from typing import Any
 
 import torch
 
-from labkit.core import LabkitError, RunContext
+from labkit.core import LabkitError, RunContext, Tracked
 from labkit.g2_pinn.algebra import DegenerateMetricError
+from labkit.g2_pinn.experiments import TrainConfig
 from labkit.g2_pinn.losses import G2Loss, frame_det
 from labkit.g2_pinn.model import G2PINN
+from labkit.g2_pinn.optim import build_optimizer
+from labkit.g2_pinn.schedules import PlateauSchedule, cosine_warmup
 
-__all__ = ["PlateauSchedule", "cosine_warmup", "run_train"]
-
-
-def cosine_warmup(step: int, warmup: int, total: int) -> float:
-    """LR factor: linear warm-up to 1 over ``warmup`` steps, then cosine decay to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    t = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+__all__ = ["run_train"]
 
 
-class PlateauSchedule:
-    """Linear warm-up to the peak LR, then ReduceLROnPlateau on the training loss, never below ``floor``.
-
-    ``step(loss)`` once per training step. Works for any optimizer whose groups carry ``lr`` (QIMAD
-    reads its eta from there).
-
-    Example:
-        >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        >>> sched = PlateauSchedule(opt, warmup=0, factor=0.5, patience=2, floor=0.3)
-        >>> for _ in range(12):
-        ...     sched.step(1.0)          # no improvement: halve every 3 steps, stop at the floor
-        >>> opt.param_groups[0]["lr"]
-        0.3
-    """
-
-    def __init__(self, opt: torch.optim.Optimizer, warmup: int, factor: float, patience: int, floor: float):
-        self.opt, self.warmup, self.count = opt, int(warmup), 0
-        self.peak = [float(g["lr"]) for g in opt.param_groups]
-        self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=factor,
-                                                                  patience=patience, min_lr=floor)
-        if self.warmup > 0:
-            self._set(1 / self.warmup)
-
-    def _set(self, fraction: float) -> None:
-        for g, peak in zip(self.opt.param_groups, self.peak, strict=True):
-            g["lr"] = peak * fraction
-
-    def step(self, loss: float) -> None:
-        """Advance one training step with that step's loss."""
-        self.count += 1
-        if self.count < self.warmup:
-            self._set((self.count + 1) / self.warmup)
-        elif self.count == self.warmup:
-            self._set(1.0)
-        else:
-            self.plateau.step(loss)
-
-    def state_dict(self) -> dict:
-        return {"count": self.count, "peak": list(self.peak), "plateau": self.plateau.state_dict()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.count, self.peak = int(state["count"]), list(state["peak"])
-        self.plateau.load_state_dict(state["plateau"])
-
-
-def _optimizer(cfg: Any, model: torch.nn.Module, seed: int):
-    if cfg.optimizer == "qimad":
-        from labkit.qimad import QIMADTorch
-
-        opt: torch.optim.Optimizer = QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.lr,
-                                                seed=seed, total_steps=cfg.steps)
-    else:
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+def _optimizer(cfg: TrainConfig, model: torch.nn.Module, factory: Any, seed: int):
+    """The optimizer ``factory`` (``ctx.resolve("optimizer", cfg.optimizer)``) builds, and its LR schedule."""
+    opt = build_optimizer(factory, cfg.optimizer, model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                          seed=seed, total_steps=cfg.steps, agents=cfg.qimad_agents)
     if cfg.schedule == "plateau":
         return opt, PlateauSchedule(opt, cfg.warmup, cfg.plateau_factor, cfg.plateau_patience, cfg.lr_floor)
     if cfg.optimizer == "qimad":
@@ -83,7 +29,7 @@ def _optimizer(cfg: Any, model: torch.nn.Module, seed: int):
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, cfg.warmup, cfg.steps))
 
 
-def run_train(ctx: RunContext) -> dict:
+def run_train(ctx: RunContext[TrainConfig]) -> dict[str, Any]:
     """Train, evaluate and export; returns the results dict (the runner writes results.json)."""
     from labkit.g2_pinn.evaluation import evaluate, export
 
@@ -94,7 +40,7 @@ def run_train(ctx: RunContext) -> dict:
     loss_fn = G2Loss(weights={
         "torsion_dphi": cfg.w_dphi, "torsion_dstar": cfg.w_dstar, "proxy_standard_form": cfg.w_standard_form,
         "proxy_det": cfg.w_det, "proxy_normalisation": cfg.w_normalisation, "proxy_smoothness": cfg.w_smoothness})
-    opt, sched = _optimizer(cfg, model, ctx.seed)
+    opt, sched = _optimizer(cfg, model, ctx.resolve("optimizer", cfg.optimizer), ctx.seed)
     initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     history: list[dict[str, float]] = []
     stop = {"best": math.inf, "since": 0}
@@ -108,21 +54,6 @@ def run_train(ctx: RunContext) -> dict:
             return float(loss_fn(model, x_hold)[0].total.detach())
         except DegenerateMetricError:
             return math.inf
-
-    def get_state() -> dict:
-        return {"model": model.state_dict(), "opt": opt.state_dict(),
-                "sched": None if sched is None else sched.state_dict(), "history": history,
-                "stop": dict(stop), "initial": initial_state, "best": dict(best)}
-
-    def set_state(s: dict) -> None:
-        model.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        if sched is not None:
-            sched.load_state_dict(s["sched"])
-        history[:] = s["history"]
-        stop.update(s["stop"])
-        initial_state.update(s["initial"])
-        best.update(s["best"])
 
     swarm = cfg.optimizer == "qimad"
 
@@ -144,8 +75,14 @@ def run_train(ctx: RunContext) -> dict:
             return res.total
         return closure
 
-    loop = ctx.loop(cfg.steps, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
-                    name="train", desc="steps")
+    track: dict[str, Any] = {
+        "model": model, "opt": opt,
+        "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v)),
+        "stop": Tracked(lambda: dict(stop), stop.update), "initial": Tracked(lambda: initial_state, initial_state.update),
+        "best": Tracked(lambda: dict(best), best.update)}
+    if sched is not None:
+        track["sched"] = sched
+    loop = ctx.loop(cfg.steps, track=track, checkpoint_every=cfg.checkpoint_every, name="train", desc="steps")
     for step in loop:
         x = model.chart.sample(cfg.batch, device=dev)  # global RNG: its state is checkpointed by the loop
         out: dict = {}

@@ -1,4 +1,4 @@
-"""The ``g2-pinn:spectrum`` run: diffusion-map eigenvalues of a known manifold or a saved metric."""
+"""The body of ``g2-pinn:spectrum``: diffusion-map eigenvalues of a known manifold or a saved metric."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from labkit.core import LabkitError, RunContext
 from labkit.g2_pinn.constants import CONSTANTS
+from labkit.g2_pinn.experiments import SpectrumConfig
 from labkit.g2_pinn.galerkin import group_multiplicities
 from labkit.g2_pinn.geometry import sample_neck, sample_s3
 from labkit.g2_pinn.spectrum import laplacian_eigenvalues
@@ -62,7 +63,7 @@ def load_saved_metric(folder: Path) -> tuple[np.ndarray, np.ndarray, float | Non
         raise LabkitError(f"config field 'path': cannot read the exported metric in {folder}: {exc}") from exc
 
 
-def run_spectrum(ctx: RunContext) -> dict[str, Any]:
+def run_spectrum(ctx: RunContext[SpectrumConfig]) -> dict[str, Any]:
     """Eigenvalues, exact reference (where known), relative errors and bandwidth sensitivity."""
     cfg = ctx.config
     device = ctx.device if cfg.device == "auto" else cfg.device

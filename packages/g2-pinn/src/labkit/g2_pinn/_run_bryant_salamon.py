@@ -1,4 +1,4 @@
-"""The ``g2-pinn:bryant-salamon`` run: find the Bryant–Salamon structure on a shell from its data at r1.
+"""The body of ``g2-pinn:bryant-salamon``: find the Bryant–Salamon structure on a shell from its data at r1.
 
 For each optimiser (AdamW, QIMAD) the same start -- the cone through the Bryant–Salamon slice at r1 --
 is trained on the real torsion (no proxies), resumably, and compared with the exact answer: torsion
@@ -17,13 +17,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from labkit.core import LabkitError, RunContext, atomic_write_bytes
+from labkit.core import LabkitError, RunContext, Tracked, atomic_write_bytes
 from labkit.g2_pinn.algebra import DegenerateMetricError
 from labkit.g2_pinn.bryant_salamon import base_size, exact_metric_field, metric_relative_error
 from labkit.g2_pinn.curvature import curvature
+from labkit.g2_pinn.experiments import BryantSalamonConfig
+from labkit.g2_pinn.optim import build_optimizer
+from labkit.g2_pinn.schedules import cosine_warmup
 from labkit.g2_pinn.shell import ShellLoss, ShellPhi, sample_shell
 from labkit.g2_pinn.torsion import torsion
-from labkit.g2_pinn.training import cosine_warmup
 
 __all__ = ["run_bryant_salamon", "shell_report"]
 
@@ -55,15 +57,12 @@ def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: floa
             "scalar_abs_max": float(curv["scalar"].abs().max())}
 
 
-def _optimizer(cfg: Any, name: str, model: torch.nn.Module, seed: int):
-    if name == "qimad":
-        from labkit.qimad import QIMADTorch
-
-        opt: torch.optim.Optimizer = QIMADTorch(model.parameters(), num_agents=cfg.qimad_agents, eta=cfg.qimad_lr,
-                                                seed=seed, total_steps=cfg.qimad_steps)
-        steps = cfg.qimad_steps
-    else:
-        opt, steps = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0), cfg.steps
+def _optimizer(ctx: RunContext[BryantSalamonConfig], name: str, model: torch.nn.Module):
+    """The optimizer ``name`` from the registry (no weight decay) and the cosine schedule both share."""
+    cfg = ctx.config
+    lr, steps = (cfg.qimad_lr, cfg.qimad_steps) if name == "qimad" else (cfg.lr, cfg.steps)
+    opt = build_optimizer(ctx.resolve("optimizer", name), name, model.parameters(), lr=lr, weight_decay=0.0,
+                          seed=ctx.seed, total_steps=steps, agents=cfg.qimad_agents)
     # the same schedule for both (QIMAD reads its eta from the group's lr, which the scheduler writes)
     warmup = min(cfg.warmup, steps - 1)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_warmup(s, warmup, steps))
@@ -74,25 +73,17 @@ def _new_model(cfg: Any, seed: int) -> ShellPhi:
     return ShellPhi(cfg.a, cfg.r1, cfg.r2, cfg.hidden, cfg.activation, cfg.init_scale, cfg.degree, cfg.quadrature)
 
 
-def _train(ctx: RunContext, name: str, model: ShellPhi) -> tuple[list[dict[str, float]], float]:
+def _train(ctx: RunContext[BryantSalamonConfig], name: str, model: ShellPhi) -> tuple[list[dict[str, float]], float]:
     """One optimiser's resumable loop; returns its history and the wall time of this process's part."""
     cfg = ctx.config
     loss_fn = ShellLoss()
-    opt, sched = _optimizer(cfg, name, model, ctx.seed)
+    opt, sched = _optimizer(ctx, name, model)
     history: list[dict[str, float]] = []
 
-    def get_state() -> dict:
-        return {"model": model.state_dict(), "opt": opt.state_dict(),
-                "sched": sched.state_dict(), "history": history}
-
-    def set_state(s: dict) -> None:
-        model.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        sched.load_state_dict(s["sched"])
-        history[:] = s["history"]
-
     steps = cfg.steps if name == "adamw" else cfg.qimad_steps
-    loop = ctx.loop(steps, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
+    track = {"model": model, "opt": opt, "sched": sched,
+             "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v))}
+    loop = ctx.loop(steps, track=track, checkpoint_every=cfg.checkpoint_every,
                     name=f"train-{name}", desc=name)
     # QIMAD keeps the best weights by loss value, which compares across steps only on the same points
     fixed = sample_shell(cfg.batch, cfg.r1, cfg.r2, torch.Generator().manual_seed(ctx.seed + 7007)) \
@@ -109,7 +100,7 @@ def _train(ctx: RunContext, name: str, model: ShellPhi) -> tuple[list[dict[str, 
             except DegenerateMetricError:
                 if name != "qimad":
                     raise
-                return torch.tensor(math.nan, dtype=torch.float64)  # an invalid trial agent (see training.py)
+                return torch.tensor(math.nan, dtype=torch.float64)  # an invalid trial agent (see _run_train.py)
             terms["total"].backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             out["terms"] = terms
@@ -128,7 +119,7 @@ def _train(ctx: RunContext, name: str, model: ShellPhi) -> tuple[list[dict[str, 
     return history, time.perf_counter() - t0
 
 
-def run_bryant_salamon(ctx: RunContext) -> dict[str, Any]:
+def run_bryant_salamon(ctx: RunContext[BryantSalamonConfig]) -> dict[str, Any]:
     """Train from the cone start with each optimiser; report against the exact solution and export."""
     cfg = ctx.config
     a = float(cfg.a)
