@@ -29,6 +29,8 @@ class RunContext:
     preset: str | None = None
     resume: bool = False
     keep_last: int = 3
+    skipped_baselines: tuple[str, ...] = ()
+    """Optional baselines dropped because their dependency is absent (see ``Experiment.optional_baselines``)."""
     _loops: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property

@@ -90,7 +90,7 @@ def run_experiment(
                 print(f"{full_name}: already completed in {out}", file=sys.stderr)
             return RunOutcome(full_name, out, "already-completed", previous["results"], previous.get("wall_time_s", 0.0))
     seed = 0 if seed is None else seed
-    resolved_device = resolve_device(device)
+    resolved_device = resolve_device(device, framework=experiment.framework)
     out.mkdir(parents=True, exist_ok=True)
     if not used:
         atomic_write_json(out / "config.json", {
@@ -105,8 +105,12 @@ def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None,
     progress.update(status="running", device=device, started=time.time())
     atomic_write_json(out / "progress.json", progress)
     log.info("%s %s in %s (seed %d, device %s, preset %s)", "resuming" if resume else "starting", entry.full_name, out, seed, device, preset)
+    skipped = entry.experiment.skipped_baselines()
+    for baseline, module in skipped.items():
+        log.warning("baseline %r skipped: its optional dependency %r is not installed", baseline, module)
     seed_everything(seed)
-    ctx = RunContext(config=config, out_dir=out, seed=seed, device=device, log=log, preset=preset, resume=resume)
+    ctx = RunContext(config=config, out_dir=out, seed=seed, device=device, log=log, preset=preset, resume=resume,
+                     skipped_baselines=tuple(skipped))
     start = time.perf_counter()
     try:
         results = entry.experiment.run(ctx)
@@ -123,7 +127,7 @@ def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None,
     headline = dict(results.get("headline", {}))
     atomic_write_json(out / "results.json", {
         "experiment": entry.full_name, "status": "completed", "preset": preset, "seed": seed, "device": device,
-        "wall_time_s": wall, "config": config_to_dict(config), "results": results,
+        "wall_time_s": wall, "config": config_to_dict(config), "skipped_baselines": list(skipped), "results": results,
     })
     ctx.write_csv("results", [{"metric": k, "value": v} for k, v in headline.items()])
     _finish_progress(out, "completed", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import Any
 
@@ -14,18 +15,13 @@ def run_compare(ctx: RunContext) -> dict[str, Any]:
     from labkit.qimad.study import headline, run_method, summarise
 
     cfg = ctx.config
-    if "digits" in cfg.problems:
-        try:
-            import sklearn  # noqa: F401
-        except ImportError as exc:
-            raise LabkitError("problem 'digits' needs scikit-learn (pip install scikit-learn), "
-                              "or leave it out: --set problems=rastrigin,ackley") from exc
-    if "cmaes" in cfg.methods:
-        try:
-            import cma  # noqa: F401
-        except ImportError as exc:
-            raise LabkitError("method 'cmaes' needs pycma (pip install cma), or drop it from methods") from exc
-    items = [(p, s) for p in cfg.problems for s in range(cfg.seeds)]
+    skipped = set(ctx.skipped_baselines)  # optional dependency absent: the runner logged it already
+    problems = [p for p in cfg.problems if p not in skipped]
+    methods = [m for m in cfg.methods if m not in skipped]
+    if not problems or not methods:
+        raise LabkitError("nothing left to compare: the chosen problems/methods all need optional dependencies "
+                          "that are not installed (pip install 'labkit-qimad[compare]')")
+    items = [(p, s) for p in problems for s in range(cfg.seeds)]
     rows: list[dict[str, Any]] = []
 
     def restore(state: dict[str, Any]) -> None:
@@ -38,12 +34,12 @@ def run_compare(ctx: RunContext) -> dict[str, Any]:
         seed = ctx.seed * 1000 + s
         problem = make_problem(problem_name, seed, dim=cfg.dim)
         budget = cfg.digits_budget if problem_name == "digits" else cfg.budget
-        for method in cfg.methods:
+        for method in methods:
             row = run_method(problem, method, budget, seed, num_agents=cfg.num_agents)
             row["budget"] = budget
             rows.append(row)
         ctx.log.info("%s seed %d: %s", problem_name, seed,
-                     ", ".join(f"{r['method']} {r['final_loss']:.4g}" for r in rows[-len(cfg.methods):]))
+                     ", ".join(f"{r['method']} {r['final_loss']:.4g}" for r in rows[-len(methods):]))
     ctx.write_csv("runs", rows)
     summary = summarise(rows)
     ctx.write_csv("summary", summary)
@@ -54,6 +50,9 @@ def run_compare(ctx: RunContext) -> dict[str, Any]:
 
 
 def _figure(ctx: RunContext, summary: list[dict[str, Any]]) -> None:
+    if importlib.util.find_spec("matplotlib") is None:  # labkit-qimad alone does not require it
+        ctx.log.warning("no figure: matplotlib is not installed (pip install 'labkit-qimad[compare]')")
+        return
     import matplotlib.pyplot as plt
 
     problems = list(dict.fromkeys(s["problem"] for s in summary))

@@ -47,6 +47,8 @@ class Compare(Experiment):
         "paper": {"seeds": 15, "budget": 8000, "digits_budget": 1600},
     }
     flagship = True
+    # dropped (and listed under skipped_baselines) when labkit-qimad is installed without [compare]
+    optional_baselines = {"cmaes": "cma", "digits": "sklearn"}
 
     def run(self, ctx: RunContext) -> dict[str, Any]:
         from labkit.qimad._compare import run_compare
