@@ -19,7 +19,7 @@ def problems(root: Path) -> list[str]:
     flagships = registry.flagships()
     if not flagships:
         found.append("no flagship experiment is installed")
-    for plugin, entry in sorted(flagships.items()):
+    for _, entry in sorted(flagships.items()):
         path = default_out_dir(entry.full_name, None, root) / "results.json"
         try:
             saved = json.loads(path.read_text())
