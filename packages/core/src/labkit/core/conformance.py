@@ -32,7 +32,7 @@ from pathlib import Path
 from types import ModuleType
 
 from labkit.core import hookspecs
-from labkit.core.plugins import PluginRegistry, load_factory
+from labkit.core.plugins import ExperimentEntry, PluginRegistry, load_factory
 
 HEAVY_MODULES = ("torch", "jax", "torch_geometric", "flint", "cupy", "scipy", "pymetis", "matplotlib")
 """Modules a plugin module or experiment list must not import (``labkit list`` stays fast)."""
@@ -173,12 +173,14 @@ def _labkit_imports(package: str) -> Iterator[tuple[str, int, str]]:
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module] if node.module != "labkit" else [f"labkit.{a.name}" for a in node.names]
+            else:
+                continue
             for name in names:
                 if name == "labkit" or name.startswith("labkit."):
                     yield str(path), node.lineno, name
 
 
-def _experiments(registry: PluginRegistry, plugin: str) -> list:  # type: ignore[type-arg]
+def _experiments(registry: PluginRegistry, plugin: str) -> list[ExperimentEntry]:
     return sorted((e for e in registry.experiments().values() if e.plugin == plugin), key=lambda e: e.full_name)
 
 

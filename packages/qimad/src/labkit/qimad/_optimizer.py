@@ -32,7 +32,7 @@ _STAGNATION = 3  # tunnelling is allowed once an agent has not improved for more
 _NO_ROWS = torch.empty(0, dtype=torch.int64)
 
 
-class _ParamGroup(dict):  # type: ignore[type-arg]
+class _ParamGroup(dict[str, Any]):
     """A param group whose ``eta`` and ``lr`` are one value: writing either (a scheduler writes ``lr``) sets both."""
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -41,7 +41,7 @@ class _ParamGroup(dict):  # type: ignore[type-arg]
             key = "lr"
         super().__setitem__(key, value)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
