@@ -2,21 +2,18 @@
 only its declared dependencies, every name of its ``__all__``, and the first Python example of its README.
 
 The wheels are built once per session; each venv is built once per session and reused by every test
-of that distribution. Distributions that declare torch get the 2.13.0 CPU build first (one venv with
-torch is made and hard-link-copied, so torch is unpacked once per session). labkit siblings come from
-the local wheels; everything else they declare resolves from the package index as a user's would.
+of that distribution (see ``venv_factory`` for how it is filled fast).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import zipfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from email.parser import Parser
 from pathlib import Path
 
@@ -31,7 +28,6 @@ FOLDERS = {  # distribution -> (folder, import name)
     "labkit-son-qttn": ("son-qttn", "labkit.son_qttn"),
     "labkit-nmr-fno": ("nmr-fno", "labkit.nmr_fno"),
 }
-TORCH = "torch==2.13.0"
 GPU_EXTRAS = {"labkit-g2-pinn": ("cuda12", "cuda13"), "labkit-son-qttn": ("cuda12", "cuda13")}
 
 
@@ -85,45 +81,70 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def venv_factory(wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
     """``make(dist)`` -> the python of a clean venv with ``dist`` and only its declared dependencies.
 
-    All six venvs are built on the first call, three at a time (pip mostly waits on the index), and
-    reused for the rest of the session.
+    The venv starts empty (no pip, no outer site-packages). Its third-party packages are exactly the
+    closure of what the labkit wheels declare, markers and extras evaluated, hard-linked from this
+    test environment's installed files (which ``requirements.txt`` took from the index; torch is its
+    2.13.0 CPU build): no resolver, no download, no unpacking, so six venvs cost seconds. The local
+    labkit wheels are then installed by pip with ``--no-deps``. Each venv is reused for the session.
     """
     root = tmp_path_factory.mktemp("venvs")
-    torch_lock = threading.Lock()
-
-    def fresh(path: Path, with_torch: bool) -> Path:
-        if not with_torch:
-            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
-            return path / "bin" / "python"
-        base = root / "_torch"
-        with torch_lock:
-            if not base.exists():
-                subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "_torch.tmp")], check=True)
-                _pip(root / "_torch.tmp" / "bin" / "python", TORCH)
-                (root / "_torch.tmp").rename(base)
-        # hard links: torch is unpacked once; pip never writes into an installed file, it replaces it
-        shutil.copytree(base, path, symlinks=True, copy_function=os.link)
-        return path / "bin" / "python"
-
-    def build(dist: str) -> Path:
-        local = _labkit_closure(dist, wheels)
-        requirements = sorted({r for d in local for r in _metadata(wheels[d])[0] if not _name(r).startswith("labkit-")})
-        python = fresh(root / dist, with_torch=any(_name(r) == "torch" for r in requirements))
-        # the local labkit wheels are named as files, so pip takes them (never an index's labkit-*) and
-        # resolves everything else they declare from the index, as a user's install would
-        _pip(python, *(str(wheels[d]) for d in local))
-        return python
-
-    futures: dict[str, Future[Path]] = {}
+    made: dict[str, Path] = {}
 
     def make(dist: str) -> Path:
-        if not futures:
-            pool = ThreadPoolExecutor(max_workers=3)
-            futures.update({d: pool.submit(build, d) for d in FOLDERS})
-            pool.shutdown(wait=False)
-        return futures[dist].result()
+        if dist not in made:
+            local = _labkit_closure(dist, wheels)
+            requirements = [r for d in local for r in _metadata(wheels[d])[0] if not _name(r).startswith("labkit-")]
+            path = root / dist
+            subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+            python = path / "bin" / "python"
+            site = Path(_run(python, "import sysconfig; print(sysconfig.get_paths()['purelib'])", root).strip())
+            for found in _installed_closure(requirements).values():
+                _link_distribution(found, site)
+            _pip(python, "--no-deps", *(str(wheels[d]) for d in local))
+            made[dist] = python
+        return made[dist]
 
     return make
+
+
+def _installed_closure(requirements: list[str]) -> dict[str, importlib.metadata.Distribution]:
+    """name -> installed distribution for ``requirements`` and, recursively, everything they require."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found: dict[str, importlib.metadata.Distribution] = {}
+    done: set[tuple[str, frozenset[str]]] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        req = todo.pop()
+        key = (canonicalize_name(req.name), frozenset(req.extras))
+        if key in done:
+            continue
+        done.add(key)
+        dist = importlib.metadata.distribution(req.name)
+        assert req.specifier.contains(dist.version, prereleases=True), f"{req} but {dist.version} is installed"
+        found[key[0]] = dist
+        for text in dist.requires or []:
+            sub = Requirement(text)
+            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in ("", *req.extras)):
+                todo.append(sub)
+    return found
+
+
+def _link_distribution(dist: importlib.metadata.Distribution, site: Path) -> None:
+    """Hard-link an installed distribution's files (its RECORD) into another site-packages."""
+    for file in dist.files or []:
+        if file.parts[0] == "..":  # console scripts in bin/: not needed
+            continue
+        source = Path(str(dist.locate_file(file)))
+        if not source.is_file():
+            continue
+        target = site / file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # another file system
+            shutil.copy2(source, target)
 
 
 def _labkit_closure(dist: str, wheels: dict[str, Path]) -> list[str]:
