@@ -46,3 +46,16 @@ def cli(plugin_site: Path, tmp_path: Path):
         return proc
 
     return run
+
+
+@pytest.fixture(scope="session")
+def rival_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The toy plugin, a second distribution claiming its name, and a plugin raising SystemExit at import."""
+    site = tmp_path_factory.mktemp("rival-site")
+    write_plugin_distribution(site, distribution="labkit-toy", module="labkit_toy",
+                              source=(DATA / "labkit_toy.py").read_text(), entry_point="toy", version="1.2.3")
+    write_plugin_distribution(site, distribution="labkit-impostor", module="labkit_impostor",
+                              source=(DATA / "labkit_impostor.py").read_text(), entry_point="toy", version="6.6.6")
+    write_plugin_distribution(site, distribution="labkit-exits", module="labkit_exits",
+                              source=(DATA / "labkit_exits.py").read_text(), entry_point="exits", version="0.0.1")
+    return site

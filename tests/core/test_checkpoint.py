@@ -104,3 +104,87 @@ def test_bad_arguments():
         Checkpointer("x", keep_last=0)
     with pytest.raises(ValueError, match="step"):
         Checkpointer("x").save(-1, {})
+
+
+def _v1_pickle_checkpoint(path, payload, step=1):
+    """A checkpoint of the first format: header outside any checksum, pickle payload."""
+    import hashlib
+
+    header = {"step": step, "codec": "pickle", "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload), "metadata": {}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"LABKIT-CHECKPOINT 1\n" + json.dumps(header).encode() + b"\n" + payload)
+
+
+def test_a_crafted_pickle_checkpoint_is_refused_never_executed(tmp_path):
+    import pickle
+
+    from labkit.core.checkpoint import OldCheckpointFormat
+
+    witness = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(witness), "w"))
+
+    _v1_pickle_checkpoint(tmp_path / "ck" / "step-0000000001.ckpt", pickle.dumps({"user": Exploit()}))
+    with pytest.raises(OldCheckpointFormat, match=r"step-0000000001\.ckpt.*earlier labkit.*--force"):
+        Checkpointer(tmp_path / "ck").load_latest()
+    assert not witness.exists()
+
+
+def test_the_header_is_covered_by_the_checksum(tmp_path):
+    ck = Checkpointer(tmp_path)
+    ck.save(40, {"s": 40})
+    path = ck.save(41, {"s": 41})
+    blob = path.read_bytes()
+    path.write_bytes(blob.replace(b'"step": 41', b'"step": 81', 1))  # a one-character change in the header
+    with pytest.warns(RuntimeWarning, match="checksum mismatch"):
+        loaded = ck.load_latest()
+    assert loaded.step == 40 and loaded.state == {"s": 40}
+
+
+def test_a_checkpoint_under_another_step_name_is_corrupt(tmp_path):
+    ck = Checkpointer(tmp_path)
+    ck.save(1, {"s": 1})
+    good = ck.save(2, {"s": 2})
+    good.rename(ck.path_for(9))  # intact file, but the name claims step 9
+    with pytest.warns(RuntimeWarning, match=r"header does not match the file: step 2 \(expected 9\)"):
+        loaded = ck.load_latest()
+    assert loaded.step == 1 and ck.path_for(9).exists()
+
+
+def test_a_missing_header_key_is_corrupt_not_a_crash(tmp_path):
+    import hashlib
+
+    ck = Checkpointer(tmp_path)
+    ck.save(1, {"s": 1})
+    body = b"LABKIT-CHECKPOINT 2\n" + json.dumps({"schema": 2, "codec": "labkit-state-1"}).encode() + b"\n"
+    ck.path_for(2).write_bytes(body + b"sha256:" + hashlib.sha256(body).hexdigest().encode() + b"\n")
+    with pytest.warns(RuntimeWarning, match="step None"):
+        assert ck.load_latest().step == 1
+
+
+def test_corrupt_files_are_warned_about_once(tmp_path):
+    import warnings
+
+    ck = Checkpointer(tmp_path)
+    ck.save(1, {"s": 1})
+    ck.path_for(2).write_bytes(b"junk")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # count every warning, not Python's once-per-location
+        for _ in range(3):
+            assert Checkpointer(tmp_path).load_latest().step == 1
+    assert len([w for w in caught if "corrupt" in str(w.message)]) == 1
+
+
+def test_planted_or_corrupt_files_never_evict_good_checkpoints(tmp_path):
+    ck = Checkpointer(tmp_path, keep_last=2)
+    planted = [ck.path_for(9_000_000_000 + i) for i in range(3)]
+    for path in planted:
+        path.write_bytes(b"planted")
+    for step in range(1, 6):
+        ck.save(step, {"s": step})
+    assert ck.steps() == [4, 5, *(9_000_000_000 + i for i in range(3))]
+    assert all(p.read_bytes() == b"planted" for p in planted)
+    with pytest.warns(RuntimeWarning):
+        assert ck.load_latest().state == {"s": 5}

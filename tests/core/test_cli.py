@@ -56,7 +56,7 @@ def test_user_errors_are_clear_and_without_traceback(cli, tmp_path, monkeypatch)
     cases = {
         ("run", "nope:x"): "unknown plugin 'nope'; installed plugins: broken, toy",
         ("run", "toy:x"): "its experiments: toy:accumulate, toy:fails",
-        ("run", "toy:accumulate", "--set", "colour=red"): "config field 'colour': unknown field; the fields are: steps, delay, scale, mode, every",
+        ("run", "toy:accumulate", "--set", "colour=red"): "config field 'colour': unknown field; the fields are: steps, delay, scale, mode, every, buffer_mb",
         ("run", "toy:accumulate", "--set", "steps=many"): "config field 'steps': expected an integer, got 'many'",
         ("run", "toy:accumulate", "--set", "steps=0"): "config field 'steps': must be >= 1 and <= 10000; got 0",
         ("run", "toy:accumulate", "--set", "scale=0"): "config field 'scale': must be > 0; got 0.0",

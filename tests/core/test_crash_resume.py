@@ -50,7 +50,8 @@ def test_sigkill_at_random_moments_then_resume_matches_uninterrupted_run(plugin_
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         steps_at_kill.append(_latest_step(run))
-        proc = _start(plugin_site, tmp_path, "--out", "crashy", "--resume")
+        # a kill before the run wrote its config leaves no run to resume: start it again, as a user would
+        proc = _start(plugin_site, tmp_path, "--out", "crashy", *(["--resume"] if (run / "config.json").exists() else []))
     assert proc.wait(timeout=180) == 0, proc.stderr.read()
     assert len(steps_at_kill) >= 3, f"the run finished before enough kills: {steps_at_kill}"
     got = json.loads((run / "results.json").read_text())["results"]

@@ -51,7 +51,7 @@ def test_lazy_factories_resolve_by_full_or_bare_name(with_plugins, monkeypatch):
     registry = PluginRegistry.discover()
     assert registry.resolve("labkit_simulators", "square")(3) == 9
     assert registry.resolve("labkit_simulators", "toy:square")(4) == 16
-    with pytest.raises(LabkitError, match="simulators 'cube' is not registered; available: toy:square"):
+    with pytest.raises(LabkitError, match="simulator 'cube' is not registered; available: toy:square"):
         registry.resolve("labkit_simulators", "cube")
 
 
@@ -126,3 +126,43 @@ def test_every_hookspec_is_documented_in_core_readme():
         doc = inspect.getdoc(getattr(hookspecs, name))
         assert doc and "Called" in doc, f"{name} lacks a docstring saying when it is called"
         assert name in readme, f"{name} missing from packages/core/README.md"
+
+
+def _rival_cli(rival_site, tmp_path, *args, **env):
+    import os
+    import subprocess
+    import sys
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("LABKIT_")}
+    full_env.update(PYTHONPATH=str(rival_site), LABKIT_PROGRESS="0", **env)
+    return subprocess.run([sys.executable, "-m", "labkit.core.cli", *args], cwd=tmp_path, env=full_env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_plugin_name_claimed_by_two_distributions_is_refused_naming_both(rival_site, monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(rival_site))
+    registry = PluginRegistry.discover()
+    toy = registry.plugins["toy"]
+    assert not toy.ok and "labkit-toy 1.2.3" in toy.error and "labkit-impostor 6.6.6" in toy.error
+    assert "LABKIT_DISABLE_PLUGINS=toy@" in toy.error
+    with pytest.raises(LabkitError, match="plugin 'toy' failed to load: plugin name 'toy' is registered by"):
+        registry.experiment("toy:accumulate")
+    proc = _rival_cli(rival_site, tmp_path, "run", "toy:accumulate", "--preset", "quick", "--out", "r")
+    assert proc.returncode == 2 and "labkit-impostor" in proc.stderr and not (tmp_path / "r").exists()
+
+    monkeypatch.setenv("LABKIT_DISABLE_PLUGINS", "toy@labkit-impostor")
+    assert PluginRegistry.discover().experiment("toy:accumulate").experiment.summary.startswith("Adds numpy")
+    monkeypatch.delenv("LABKIT_DISABLE_PLUGINS")
+    monkeypatch.setenv("LABKIT_PLUGINS", "toy@Labkit_Impostor")  # distribution names compare normalised
+    registry = PluginRegistry.discover()
+    assert set(registry.plugins) == {"toy"} and registry.plugins["toy"].distribution == "labkit-impostor"
+
+
+def test_system_exit_at_plugin_import_is_isolated(rival_site, tmp_path):
+    listed = _rival_cli(rival_site, tmp_path, "list", LABKIT_DISABLE_PLUGINS="toy@labkit-impostor")
+    assert listed.returncode == 0 and "failed exits" in listed.stdout and "SystemExit" in listed.stdout
+    ran = _rival_cli(rival_site, tmp_path, "run", "toy:accumulate", "--preset", "quick", "--out", "r",
+                     LABKIT_DISABLE_PLUGINS="toy@labkit-impostor")
+    assert ran.returncode == 0, ran.stderr
+    assert "plugin exits (labkit-exits) failed to load: SystemExit" in ran.stderr
+    assert (tmp_path / "r" / "results.json").is_file()

@@ -81,7 +81,7 @@ def test_resume_bit_identical_torch_save(task):
         buf = io.BytesIO()
         torch.save(state, buf)
         buf.seek(0)
-        return torch.load(buf, weights_only=False)
+        return torch.load(buf, weights_only=True)
 
     _resume_case(task, via_torch_save)
     _resume_case(task, via_torch_save, k_eval=None)

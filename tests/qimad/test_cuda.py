@@ -63,7 +63,7 @@ def test_cuda_determinism_and_resume_bit_identical(cuda):
     buf = io.BytesIO()
     torch.save({"opt": opt_c.state_dict(), "model": model_c.state_dict()}, buf)
     buf.seek(0)
-    saved = torch.load(buf, weights_only=False)
+    saved = torch.load(buf, weights_only=True)
     rest, opt_d, _ = _run(cuda, 12, seed=999, opt_state=saved["opt"], model_state=saved["model"])
     assert first + rest == straight
     for a, b in zip(opt_a.agent_params(), opt_d.agent_params(), strict=True):

@@ -12,12 +12,18 @@ core = pytest.importorskip("labkit.core")
 
 
 def test_registry_offers_optimizer_and_flagship():
+    import torch
+
     from labkit.core.plugins import PluginRegistry
     from labkit.qimad import QIMADTorch
 
     registry = PluginRegistry.discover()
     assert registry.plugins["qimad"].ok, registry.plugins["qimad"].error
-    assert registry.resolve("labkit_optimizers", "qimad") is QIMADTorch
+    factory = registry.resolve("labkit_optimizers", "qimad")
+    opt = factory(torch.nn.Linear(3, 1).parameters(), lr=0.02, seed=4, total_steps=7, num_agents=5)
+    assert isinstance(opt, QIMADTorch) and opt.defaults["eta"] == 0.02 and opt.num_agents == 5
+    with pytest.raises(ValueError, match="weight_decay: QIMAD has no weight decay"):
+        factory(torch.nn.Linear(3, 1).parameters(), lr=0.02, weight_decay=1e-5)
     assert registry.flagships()["qimad"].experiment.name == "compare"
 
 

@@ -17,17 +17,19 @@ def test_train_quick_preset(labkit_run, tmp_path):
     head = res["headline"]
     m = res["metrics"]
     # the smooth baseline's held-out error is S(t)-sized (SCIENCE: ~0.3 mean spacings)
-    assert 0.15 < head["val RMSE RvM baseline"] < 0.4
-    assert np.isfinite(head["val RMSE model (mean spacings)"])
+    assert 0.15 < head["test RMSE RvM baseline"] < 0.4
+    assert np.isfinite(head["test RMSE model (mean spacings)"])
     # an index-only model cannot beat S(t): it must not do much better than the baseline
-    assert head["val RMSE model (mean spacings)"] > 0.8 * head["val RMSE RvM baseline"]
-    assert "val RMSE random edges" in head
-    assert m["val_spacing_baseline_linear_5each"] < m["val_spacing_baseline_const1"]
-    for name in ("spacings", "residuals", "pair_correlation"):
+    assert head["test RMSE model (mean spacings)"] > 0.8 * head["test RMSE RvM baseline"]
+    assert "test RMSE random edges" in head
+    assert m["test_spacing_baseline_linear_5each"] < m["test_spacing_baseline_const1"]
+    for name in ("spacings", "residuals", "pair_correlation", "validation"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
     assert res["spacing_law"] == "empirical"
+    # 80 / 10 / 10: zeros 4,001-4,500 pick the epoch, 4,501-5,000 are the reported test block
+    assert res["validation"]["zeros"] == [4001, 4500] and res["test_zeros"] == [4501, 5000]
     hist = (out / "history.csv").read_text().splitlines()
-    assert len(hist) == 61 and "rg" in hist[0]
+    assert len(hist) == 61 and "rg" in hist[0] and "val_loss" in hist[0]
 
 
 def test_resume_is_bit_identical(labkit_run, tmp_path):
@@ -44,7 +46,8 @@ def test_resume_is_bit_identical(labkit_run, tmp_path):
         progress.unlink()
     resumed = labkit_run("zeta-gnn:train", preset="quick", overrides=over, out_dir=b, resume=True)
     assert resumed["metrics"] == full["metrics"]
-    assert json.loads((b / "results.json").read_text())["results"]["metrics"]["val_model_rmse"] == full["metrics"]["val_model_rmse"]
+    assert json.loads((b / "results.json").read_text())["results"]["metrics"]["test_model_rmse"] == full["metrics"]["test_model_rmse"]
+    assert resumed["validation"] == full["validation"]
 
 
 def test_spacing_target_against_linear_baselines(labkit_run, tmp_path):
@@ -52,8 +55,8 @@ def test_spacing_target_against_linear_baselines(labkit_run, tmp_path):
             "predict_k": 20, "spacing_law": "wigner"}
     res = labkit_run("zeta-gnn:train", preset="quick", overrides=over, out_dir=tmp_path / "s")
     head = res["headline"]
-    assert "val spacing RMSE linear(prev 10)" in head
-    assert 0.3 < head["val spacing RMSE const 1"] < 0.5
+    assert "test spacing RMSE linear(prev 10)" in head
+    assert 0.3 < head["test spacing RMSE const 1"] < 0.5
 
 
 def test_minibatch_metis_runs_and_reports_survival(labkit_run, tmp_path):
@@ -61,7 +64,7 @@ def test_minibatch_metis_runs_and_reports_survival(labkit_run, tmp_path):
             "w_rg": 0.0, "hidden": 16, "ablation": False, "predict_k": 10}
     res = labkit_run("zeta-gnn:train", preset="quick", overrides=over, out_dir=tmp_path / "m")
     assert 0.0 < res["final_loss"]["spacing_survival"] < 1.0
-    assert res["final_loss"]["nodes"] == 900  # every training node once per epoch
+    assert res["final_loss"]["nodes"] == 800  # every training node (80% of 1,000) once per epoch
 
 
 def test_statistics_and_zeros_quick(labkit_run, tmp_path, monkeypatch):
@@ -93,4 +96,4 @@ def test_malformed_data_table_is_a_user_error(labkit_run, tmp_path):
 def test_other_options_run(labkit_run, tmp_path, over):
     base = {"n_zeros": 300, "epochs": 3, "hidden": 8, "ablation": False, "predict_k": 5}
     res = labkit_run("zeta-gnn:train", preset="quick", overrides={**base, **over}, out_dir=tmp_path / "o")
-    assert np.isfinite(res["metrics"]["val_model_rmse"]) and np.isfinite(res["final_loss"]["mse"])
+    assert np.isfinite(res["metrics"]["test_model_rmse"]) and np.isfinite(res["final_loss"]["mse"])

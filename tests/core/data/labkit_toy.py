@@ -15,6 +15,7 @@ class AccumulateConfig:
     scale: float = option(1.0, help="scale of the random increments", min=0.0, min_inclusive=False)
     mode: str = option("sum", help="how to accumulate", choices=("sum", "max"))
     every: int = option(1, help="checkpoint every k steps", min=1)
+    buffer_mb: int = option(0, help="megabytes of scratch memory to hold", min=0)
 
     def validate(self):
         if self.mode == "max" and self.steps < 2:
@@ -28,6 +29,9 @@ class Accumulate(Experiment):
     presets = {"quick": {"steps": 5, "delay": 0.0}}
     flagship = True
     optional_baselines = {"exact": "labkit_toy_exact"}  # a module this distribution does not ship
+
+    def estimate_memory(self, config):
+        return config.buffer_mb * 2**20
 
     def run(self, ctx):
         cfg = ctx.config

@@ -13,6 +13,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from labkit.core._errors import CheckpointError, ConfigError, LabkitError
+from labkit.core.artifacts import ArtifactError, state_dict_factory
 from labkit.core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from labkit.core.checkpoint import Checkpoint, Checkpointer
 from labkit.core.config import build_config, option
@@ -23,10 +24,13 @@ from labkit.core.hookspecs import hookimpl, hookspec
 from labkit.core.interfaces import Loss, LossResult, Model, Simulator, combine_losses
 from labkit.core.lazy import lazy_exports
 from labkit.core.plugins import PluginRegistry
+from labkit.core.runs import Run, load_run
 from labkit.core.seeding import capture_rng_state, restore_rng_state, seed_everything
 from labkit.core.timing import TimingResult, measure
+from labkit.core.tracking import Tracked
 
 __all__ = [
+    "ArtifactError",
     "Checkpoint",
     "CheckpointError",
     "Checkpointer",
@@ -38,9 +42,11 @@ __all__ = [
     "LossResult",
     "Model",
     "PluginRegistry",
+    "Run",
     "RunContext",
     "Simulator",
     "TimingResult",
+    "Tracked",
     "__version__",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -51,9 +57,11 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "lazy_exports",
+    "load_run",
     "measure",
     "option",
     "resolve_device",
     "restore_rng_state",
     "seed_everything",
+    "state_dict_factory",
 ]

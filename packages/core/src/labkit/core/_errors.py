@@ -32,3 +32,18 @@ class ConfigError(LabkitError):
 
 class CheckpointError(LabkitError):
     """No usable checkpoint could be read (every candidate was missing or corrupt)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """SIGTERM (or another stop signal) turned into an interruption, like Ctrl-C is for SIGINT.
+
+    Example:
+        >>> RunInterrupted(15).signum
+        15
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")

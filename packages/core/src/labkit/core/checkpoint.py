@@ -2,37 +2,46 @@
 
 File format (one file per step, ``step-0000000042.ckpt``)::
 
-    LABKIT-CHECKPOINT 1\\n
-    {"step": 42, "codec": "torch"|"pickle", "sha256": "...", "size": N, "metadata": {...}}\\n
-    <N payload bytes>
+    LABKIT-CHECKPOINT 2\n
+    {"schema": 2, "step": 42, "codec": "labkit-state-1", "size": N, "metadata": {...}, "created": t}\n
+    <N payload bytes: labkit.core.codec.encode_state(state)>
+    sha256:<64 hex digits of everything above>\n
 
-Writes are atomic (temp file, fsync, rename), so a kill leaves the previous checkpoints
-intact; a truncated or altered file fails its checksum on load and the previous good one
-is used with a warning. Payloads are pickles (``torch.save`` when torch is loaded, which
-handles tensors efficiently): load only checkpoints you wrote yourself.
+The checksum covers the header too, and the header's step must match the file name: a file
+that fails any check is *corrupt*, warned about once, skipped, and never deleted. Pruning
+(keep-last-k) counts only verified checkpoints, so a planted or damaged file can never evict
+a good one. The payload codec (:mod:`labkit.core.codec`) cannot execute code; checkpoints of
+the first format (pickle or ``torch.save``) are recognised and refused, never loaded.
+Writes are atomic (temp file, fsync, rename), so a kill leaves the previous checkpoints intact.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
-import pickle
+import os
 import re
-import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labkit.core._errors import CheckpointError
-from labkit.core.atomic import atomic_write_bytes, atomic_write_json
+from labkit.core._errors import CheckpointError, LabkitError
+from labkit.core.atomic import atomic_write_bytes, atomic_write_json, remove_file
+from labkit.core.codec import StateDecodeError, decode_state, encode_state
 
-_MAGIC = b"LABKIT-CHECKPOINT 1\n"
+_MAGIC = b"LABKIT-CHECKPOINT 2\n"
+_OLD_MAGIC = b"LABKIT-CHECKPOINT 1\n"
+_SCHEMA = 2
+_CODEC = "labkit-state-1"
+_DIGEST = len(b"sha256:") + 64 + 1
 _NAME = re.compile(r"^step-(\d{10})\.ckpt$")
 log = logging.getLogger("labkit.checkpoint")
+_warned: set[tuple[str, tuple[int, int, int]]] = set()
+_warned_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,12 @@ class CorruptCheckpoint(Exception):
     """A checkpoint file that is truncated, altered or not a checkpoint at all."""
 
 
+class OldCheckpointFormat(LabkitError):
+    """A checkpoint written by labkit before 0.2 (pickle or ``torch.save``): refused, never loaded."""
+
+
 class Checkpointer:
-    """Save and restore training state atomically, keeping the last ``keep_last`` steps.
+    """Save and restore training state atomically, keeping the last ``keep_last`` verified steps.
 
     Example:
         >>> import tempfile
@@ -65,6 +78,8 @@ class Checkpointer:
             raise ValueError(f"keep_last must be >= 1, got {keep_last}")
         self.directory = Path(directory)
         self.keep_last = keep_last
+        # files verified (or written) by this object, by stat signature: pruning never rereads them
+        self._verified: dict[str, tuple[int, int, int]] = {}
 
     def path_for(self, step: int) -> Path:
         """The file that holds ``step``."""
@@ -78,35 +93,36 @@ class Checkpointer:
         return sorted(int(m.group(1)) for m in found if m)
 
     def save(self, step: int, state: Any, metadata: dict[str, Any] | None = None) -> Path:
-        """Atomically write ``state`` as the checkpoint of ``step``, then prune old ones."""
+        """Atomically write ``state`` as the checkpoint of ``step``, then prune old verified ones."""
         if step < 0:
             raise ValueError(f"step must be >= 0, got {step}")
-        codec, payload = _encode(state)
-        header = {
-            "step": step,
-            "codec": codec,
-            "sha256": hashlib.sha256(payload).hexdigest(),
-            "size": len(payload),
-            "metadata": metadata or {},
-            "created": time.time(),
-        }
-        blob = _MAGIC + json.dumps(header).encode("utf-8") + b"\n" + payload
+        payload = encode_state(state)
+        header = {"schema": _SCHEMA, "step": step, "codec": _CODEC, "size": len(payload),
+                  "metadata": metadata or {}, "created": time.time()}
+        body = _MAGIC + json.dumps(header, allow_nan=False).encode("utf-8") + b"\n" + payload
+        blob = body + b"sha256:" + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n"
         path = atomic_write_bytes(self.path_for(step), blob)
+        self._remember(path)
         self._prune()
         atomic_write_json(self.directory / "progress.json", {"latest_step": step, "steps": self.steps(), "updated": time.time()})
         return path
 
     def load(self, step: int) -> Checkpoint:
-        """Load one step, raising :class:`CorruptCheckpoint` if it fails its checks."""
+        """Load one step, raising :class:`CorruptCheckpoint` if it fails its checks.
+
+        Raises :class:`OldCheckpointFormat` for a checkpoint of the first (pickle) format.
+        """
         path = self.path_for(step)
         try:
             blob = path.read_bytes()
         except OSError as exc:
             raise CorruptCheckpoint(f"{path}: unreadable ({exc.strerror or exc})") from None
-        return _decode(path, blob)
+        ckpt = _decode(path, step, blob)
+        self._remember(path)
+        return ckpt
 
     def load_latest(self) -> Checkpoint | None:
-        """Load the newest good checkpoint; warn about and skip corrupt newer ones.
+        """Load the newest good checkpoint; warn (once per file) about and skip corrupt newer ones.
 
         Returns None when there is no checkpoint at all; raises :class:`CheckpointError`
         when files exist but none is readable (nothing is deleted).
@@ -118,9 +134,7 @@ class Checkpointer:
                 ckpt = self.load(step)
             except CorruptCheckpoint as exc:
                 problems.append(str(exc))
-                message = f"checkpoint {exc} is corrupt; falling back to the previous one"
-                warnings.warn(message, RuntimeWarning, stacklevel=2)
-                log.warning(message)
+                _warn_once(self.path_for(step), f"checkpoint {exc} is corrupt; falling back to the previous one")
                 continue
             return ckpt
         if problems:
@@ -130,54 +144,98 @@ class Checkpointer:
             )
         return None
 
+    def _remember(self, path: Path) -> None:
+        sig = _signature(path)
+        if sig is not None:
+            self._verified[path.name] = sig
+
+    def _is_verified(self, step: int) -> bool:
+        path = self.path_for(step)
+        sig = _signature(path)
+        if sig is None:
+            return False
+        if self._verified.get(path.name) == sig:
+            return True
+        try:
+            _verify(path, step, path.read_bytes())
+        except (CorruptCheckpoint, OldCheckpointFormat, OSError):
+            return False
+        self._verified[path.name] = sig
+        return True
+
     def _prune(self) -> None:
-        for step in self.steps()[: -self.keep_last]:
-            self.path_for(step).unlink(missing_ok=True)
+        # only checkpoints that pass every check count towards keep_last, and only they are removed
+        verified = [s for s in self.steps() if self._is_verified(s)]
+        for step in verified[: -self.keep_last]:
+            remove_file(self.path_for(step))
+            self._verified.pop(self.path_for(step).name, None)
 
 
-def _encode(state: Any) -> tuple[str, bytes]:
-    state = _jax_to_numpy(state)
-    if "torch" in sys.modules:
-        import torch
+def refuse_old_checkpoints(root: str | Path) -> None:
+    """Raise :class:`OldCheckpointFormat` for the first checkpoint of the pickle format under ``root``."""
+    for path in sorted(Path(root).glob("**/step-*.ckpt")):
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(len(_OLD_MAGIC))
+        except OSError:
+            continue
+        if head == _OLD_MAGIC:
+            _verify(path, 0, head)
 
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        return "torch", buffer.getvalue()
-    return "pickle", pickle.dumps(state, protocol=5)
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _decode(path: Path, blob: bytes) -> Checkpoint:
+def _warn_once(path: Path, message: str) -> None:
+    key = (str(path.resolve()), _signature(path) or (0, 0, 0))
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+    log.warning(message)
+
+
+def _verify(path: Path, step: int, blob: bytes) -> tuple[dict[str, Any], bytes]:
+    """Check magic, checksum (header included), schema, codec, size and the step of the file name."""
+    if blob.startswith(_OLD_MAGIC):
+        raise OldCheckpointFormat(
+            f"{path} is a checkpoint of an earlier labkit (pickle format, which can execute code): "
+            "it is not loaded. Finish this run with the labkit version that started it, "
+            "or start it over with --force"
+        )
     if not blob.startswith(_MAGIC):
         raise CorruptCheckpoint(f"{path}: not a labkit checkpoint (bad magic)")
-    end = blob.find(b"\n", len(_MAGIC))
-    if end < 0:
-        raise CorruptCheckpoint(f"{path}: truncated header")
-    try:
-        header = json.loads(blob[len(_MAGIC):end])
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CorruptCheckpoint(f"{path}: unreadable header") from None
-    payload = blob[end + 1:]
-    if len(payload) != header.get("size") or hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+    body, trailer = blob[:-_DIGEST], blob[-_DIGEST:]
+    if len(blob) < len(_MAGIC) + _DIGEST or not trailer.startswith(b"sha256:") or not trailer.endswith(b"\n"):
+        raise CorruptCheckpoint(f"{path}: truncated (no checksum trailer)")
+    if hashlib.sha256(body).hexdigest().encode("ascii") != trailer[7:-1]:
         raise CorruptCheckpoint(f"{path}: checksum mismatch (file truncated or altered)")
-    if header.get("codec") == "torch":
-        import torch
+    end = body.find(b"\n", len(_MAGIC))
+    try:
+        header = json.loads(body[len(_MAGIC):end]) if end > 0 else None
+    except (ValueError, RecursionError):
+        header = None
+    if not isinstance(header, dict):
+        raise CorruptCheckpoint(f"{path}: unreadable header")
+    payload = body[end + 1:]
+    expected = {"schema": _SCHEMA, "step": step, "codec": _CODEC, "size": len(payload)}
+    wrong = [f"{key} {header.get(key)!r} (expected {value!r})" for key, value in expected.items() if header.get(key) != value]
+    if wrong:
+        raise CorruptCheckpoint(f"{path}: header does not match the file: " + ", ".join(wrong))
+    return header, payload
 
-        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
-    elif header.get("codec") == "pickle":
-        state = pickle.loads(payload)
-    else:
-        raise CorruptCheckpoint(f"{path}: unknown codec {header.get('codec')!r}")
-    return Checkpoint(int(header["step"]), state, dict(header.get("metadata") or {}), path)
 
-
-def _jax_to_numpy(obj: Any) -> Any:
-    # JAX arrays pickle poorly across devices and versions: store them as numpy
-    if type(obj).__module__.startswith(("jax", "jaxlib")):
-        import numpy as np
-
-        return np.asarray(obj)
-    if isinstance(obj, dict):
-        return {k: _jax_to_numpy(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
-        return type(obj)(_jax_to_numpy(v) for v in obj)
-    return obj
+def _decode(path: Path, step: int, blob: bytes) -> Checkpoint:
+    header, payload = _verify(path, step, blob)
+    try:
+        state = decode_state(payload)
+    except StateDecodeError as exc:
+        raise CorruptCheckpoint(f"{path}: {exc}") from None
+    metadata = header.get("metadata")
+    return Checkpoint(step, state, dict(metadata) if isinstance(metadata, dict) else {}, path)

@@ -1,16 +1,18 @@
-"""The ``labkit`` command: list, info, run, bench."""
+"""The ``labkit`` command: list, info, run, show, bench."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from labkit.core import __version__
-from labkit.core._errors import LabkitError
+from labkit.core._errors import LabkitError, RunInterrupted
 from labkit.core.devices import DEVICES
 from labkit.core.hookspecs import REGISTRY_HOOKS
 
@@ -34,9 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--preset", help="a named preset of the experiment, e.g. quick")
     run.add_argument("--out", metavar="DIR", help="run folder (default runs/<plugin>-<experiment>[-<preset>])")
     run.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
-    run.add_argument("--force", action="store_true", help="start over in a used run folder (deletes it)")
+    run.add_argument("--force", action="store_true", help="start over in a used run folder (deletes only the files labkit wrote there)")
     run.add_argument("--device", default="auto", choices=DEVICES)
     run.add_argument("--seed", type=int, default=None, help="random seed (default 0; a resumed run keeps its own)")
+
+    show = sub.add_parser("show", help="a run folder: config, status, headline results, artifacts, figures")
+    show.add_argument("run_dir", metavar="RUN")
 
     bench = sub.add_parser("bench", help="run the pytest-benchmark suites (tests/benchmarks/<plugin>)")
     bench.add_argument("plugin", nargs="?", help="only this plugin's suite")
@@ -53,9 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LabkitError as exc:
         print(f"labkit: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("labkit: interrupted; rerun with --resume to continue", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, RunInterrupted) else signal.SIGINT
+        print(f"labkit: interrupted by {signal.Signals(signum).name}; rerun with --resume to continue", file=sys.stderr)
+        return 128 + signum
 
 
 def _registry():
@@ -130,18 +136,47 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from labkit.core.runner import run_all, run_experiment
+@contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM (and SIGHUP) end a run like Ctrl-C does: status "interrupted", no traceback."""
+    def interrupt(signum: int, frame: object) -> None:
+        for sig in handled:  # one interruption is enough: the clean-up must not be interrupted again
+            signal.signal(sig, signal.SIG_IGN)
+        raise RunInterrupted(signum)
 
+    handled = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    try:
+        previous = {sig: signal.signal(sig, interrupt) for sig in handled}
+    except ValueError:  # not the main thread: leave the signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    with _stop_signals_interrupt():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from labkit.core.runner import check_seed, run_all, run_experiment
+
+    if args.seed is not None:
+        check_seed(args.seed)
     registry = _registry()
     for info in registry.failures():
         print(f"labkit: warning: plugin {info.name} ({info.distribution}) failed to load: {info.error}", file=sys.stderr)
     if args.all:
         if args.target or args.config:
             raise LabkitError("--all runs every flagship: give no PLUGIN:EXPERIMENT and no --config")
-        from labkit.core.summary import print_summary, write_summary
+        from labkit.core.summary import check_summary_target, print_summary, write_summary
 
         root = Path(args.out) if args.out else Path("runs") / (args.preset or "default")
+        check_summary_target(root)
         outcomes = run_all(registry, preset=args.preset or "default", out_root=root, resume=args.resume,
                            force=args.force, device=args.device, seed=args.seed, overrides=args.overrides)
         print_summary(outcomes)
@@ -156,6 +191,37 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     print_summary([outcome], title=f"labkit run {args.target}")
     print(f"results in {outcome.out_dir}", file=sys.stderr)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from labkit.core.runs import load_run
+
+    run = load_run(args.run_dir)
+    console = Console(width=140)
+    console.print(f"[bold]{run.experiment}[/bold] in {run.path}: {run.status}", highlight=False)
+    details = [f"seed {run.seed}", f"preset {run.preset}", f"device {run.device}"]
+    if run.wall_time_s is not None:
+        details.append(f"{run.wall_time_s:.1f} s")
+    console.print("  " + ", ".join(details), highlight=False)
+    if run.error:
+        console.print(f"  [red]error[/red]: {run.error}", highlight=False)
+    if run.missing:
+        console.print("  missing (an earlier labkit, or an unfinished run): " + ", ".join(run.missing), highlight=False)
+    for title, rows in (("config", run.config), ("headline results", run.headline), ("artifacts", run.artifacts)):
+        if not rows:
+            continue
+        table = Table(title=title, show_header=False, title_justify="left")
+        table.add_column("name")
+        table.add_column("value", overflow="fold")
+        for key, value in rows.items():
+            table.add_row(str(key), value if isinstance(value, str) else f"{value:.6g}" if isinstance(value, float) else repr(value))
+        console.print(table)
+    for figure in run.figures:
+        console.print(f"figure: {figure}", highlight=False)
     return 0
 
 
@@ -175,7 +241,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.call(command, env=os.environ.copy())
 
 
-_COMMANDS = {"list": _cmd_list, "info": _cmd_info, "run": _cmd_run, "bench": _cmd_bench}
+_COMMANDS = {"list": _cmd_list, "info": _cmd_info, "run": _cmd_run, "show": _cmd_show, "bench": _cmd_bench}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

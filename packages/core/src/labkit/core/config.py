@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import types
 import typing
@@ -286,7 +287,9 @@ def _check_range(name: str, value: Any, meta: Mapping[str, Any]) -> None:
             raise ConfigError(name, f"must be one of {', '.join(map(repr, choices))}; got {item!r}")
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             if item != item:  # NaN passes every comparison; refuse it explicitly
-                raise ConfigError(name, f"must be a number, got NaN ({_allowed(meta) or 'any number'})")
+                raise ConfigError(name, f"must be a number, got NaN ({_allowed(meta) or 'any finite number'})")
+            if item in (math.inf, -math.inf):  # no option means "unbounded" by inf: a size or rate of inf is a typo
+                raise ConfigError(name, f"must be a finite number ({_allowed(meta) or 'any finite number'}); got {item!r}")
             lo, hi = meta.get("min"), meta.get("max")
             if lo is not None and (item < lo or (item == lo and not meta.get("min_inclusive", True))):
                 raise ConfigError(name, f"must be {_allowed(meta)}; got {item!r}")

@@ -1,27 +1,40 @@
-"""What an experiment's ``run`` receives: config, run folder, seed, device, logging, progress, loops."""
+"""What an experiment's ``run`` receives: config, run folder, seed, device, logging, progress, loops,
+the plugin registry (:meth:`RunContext.resolve`) and artifacts (:meth:`RunContext.save_artifact`)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from labkit.core.atomic import atomic_write_json, atomic_write_text
 from labkit.core.checkpoint import Checkpointer
 from labkit.core.jsonable import to_jsonable
 from labkit.core.seeding import capture_rng_state, restore_rng_state
+from labkit.core.tracking import restore_tracked, snapshot_tracked
+
+if TYPE_CHECKING:
+    from labkit.core.plugins import PluginRegistry
+
+ConfigT = TypeVar("ConfigT")
 
 
 @dataclass
-class RunContext:
-    """Everything an experiment needs from the runner; see :meth:`loop` for resumable work."""
+class RunContext(Generic[ConfigT]):
+    """Everything an experiment needs from the runner; see :meth:`loop` for resumable work.
 
-    config: Any
+    ``plugin`` and ``experiment`` name what runs (``"zeta-gnn"``, ``"zeta-gnn:train"``);
+    ``registry`` is the plugin registry the runner discovered (found on first use if not given).
+    """
+
+    config: ConfigT
     out_dir: Path
     seed: int
     device: str
@@ -29,9 +42,106 @@ class RunContext:
     preset: str | None = None
     resume: bool = False
     keep_last: int = 3
+    plugin: str | None = None
+    experiment: str | None = None
+    registry: PluginRegistry | None = field(default=None, repr=False)
     skipped_baselines: tuple[str, ...] = ()
     """Optional baselines dropped because their dependency is absent (see ``Experiment.optional_baselines``)."""
     _loops: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _elapsed_before: float = field(default=0.0, repr=False)
+    _session_start: float = field(default_factory=time.perf_counter, repr=False)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds this run has worked, summed over resumed sessions (each up to its last checkpoint)."""
+        return self._elapsed_before + time.perf_counter() - self._session_start
+
+    def _restore_elapsed(self, saved: float) -> None:
+        # a loop restored from a checkpoint resumes the clock at the time that checkpoint was taken
+        self._elapsed_before = saved - (time.perf_counter() - self._session_start)
+
+    def resolve(self, kind: str, name: str) -> Callable[..., Any]:
+        """The factory registered as ``name`` for ``kind`` (model, simulator, loss, optimizer, dataset).
+
+        ``name`` is ``"plugin:name"``, or a bare name: this run's own plugin is asked first, then
+        any plugin that registers it (an error if several do). Optimizer factories follow one
+        contract, ``factory(params, *, lr, weight_decay=0.0, seed=None, total_steps=None)``, so
+        ``ctx.resolve("optimizer", cfg.optimizer)(model.parameters(), lr=cfg.lr, seed=ctx.seed)``
+        selects AdamW (``adamw``, ``adam``, ``sgd`` come with core) or ``qimad`` alike.
+        """
+        from labkit.core.artifacts import hook_of
+
+        hook = hook_of(kind)
+        registry = self._registry()
+        if ":" not in name and self.plugin and f"{self.plugin}:{name}" in registry.factories(hook):
+            name = f"{self.plugin}:{name}"
+        return registry.resolve(hook, name)
+
+    def save_artifact(
+        self,
+        name: str,
+        obj: Any,
+        *,
+        factory: str,
+        config: Mapping[str, Any],
+        description: str,
+        kind: str = "model",
+    ) -> Path:
+        """Save ``obj`` (``state_dict()`` or a mapping of name -> array) as ``artifacts/<name>/``.
+
+        ``factory`` names the registered factory that rebuilds it (``"plugin:name"``; a bare name
+        means this run's plugin) and ``kind`` the hook it is registered through. Rebuilding calls
+        ``factory(config, tensors)``: ``config`` is everything besides the tensors that the factory
+        needs, as JSON. ``labkit.core.load_run(out_dir).artifact(name)`` gives the object back.
+        """
+        from labkit.core import __version__
+        from labkit.core.artifacts import ArtifactError, hook_of, write_artifact
+
+        full = factory if ":" in factory or not self.plugin else f"{self.plugin}:{factory}"
+        registry = self._registry()
+        if full not in registry.factories(hook_of(kind)):
+            known = ", ".join(sorted(registry.factories(hook_of(kind)))) or "none"
+            raise ArtifactError(f"artifact {name!r}: no {kind} factory {full!r} is registered; registered: {known}")
+        owner = registry.plugins.get(full.partition(":")[0])
+        metadata = {
+            "labkit_core": __version__,
+            "plugin": owner.name if owner else None,
+            "plugin_distribution": owner.distribution if owner else None,
+            "plugin_version": owner.version if owner else None,
+            "experiment": self.experiment,
+            "seed": self.seed,
+            "device": self.device,
+            "preset": self.preset,
+        }
+        path = write_artifact(self.out_dir, name, obj, factory=full, kind=kind, config=config,
+                              description=description, metadata=metadata)
+        self.log.info("artifact %r saved in %s (%s %s)", name, path, kind, full)
+        return path
+
+    @contextlib.contextmanager
+    def threads(self, n: int | None) -> Iterator[None]:
+        """Limit torch intra-op and BLAS/OpenMP threads to ``n`` inside the block, restoring them after.
+
+        ``None`` or ``0`` leaves the settings alone, so a config field ``threads = 0`` means "all".
+        torch's setting is pinned when torch is loaded as the block starts (core never imports it):
+        import torch before entering the block in code that uses it.
+
+        Example::
+
+            with ctx.threads(cfg.torch_threads):
+                train()
+        """
+        from labkit.core.timing import pinned_threads
+
+        with pinned_threads(n or None):
+            yield
+
+    def _registry(self) -> PluginRegistry:
+        if self.registry is None:
+            from labkit.core.plugins import PluginRegistry
+
+            self.registry = PluginRegistry.discover()
+        return self.registry
 
     @property
     def figures_dir(self) -> Path:
@@ -82,22 +192,40 @@ class RunContext:
         self,
         total: int,
         *,
-        state: Callable[[], Any],
-        restore: Callable[[Any], None],
+        track: Mapping[str, Any] | None = None,
+        state: Callable[[], Any] | None = None,
+        restore: Callable[[Any], None] | None = None,
         checkpoint_every: int = 1,
         name: str = "main",
         desc: str = "",
     ) -> Loop:
-        """A resumable ``range(total)``: checkpoints ``state()`` and the RNGs as it goes.
+        """A resumable ``range(total)``: checkpoints what it tracks and the RNGs as it goes.
+
+        ``track`` names the state to save and restore: objects with ``state_dict()`` /
+        ``load_state_dict()`` (modules, optimizers, schedulers, mutable containers of your own)
+        or :class:`Tracked` get/set pairs for immutable state (JAX pytrees, numpy arrays,
+        numbers). ``state``/``restore`` (one getter and one setter) remain for loops whose whole
+        state is one value; give one form or the other.
 
         Example::
 
-            loop = ctx.loop(cfg.epochs, state=get_state, restore=set_state, checkpoint_every=10)
+            loop = ctx.loop(cfg.epochs, track={"model": model, "opt": opt, "params": Tracked(get, put)},
+                            checkpoint_every=10)
             for epoch in loop:
                 train_one_epoch()
                 if converged:
                     loop.stop()
         """
+        if (state is None) != (restore is None):
+            raise ValueError("give state= and restore= together")
+        if track is not None and state is not None:
+            raise ValueError("give track= or state=/restore=, not both")
+        if track is None and state is None:
+            raise ValueError("ctx.loop needs track= (what to save and restore) or state=/restore=")
+        if track is not None:
+            items = dict(track)
+            state, restore = (lambda: snapshot_tracked(items)), (lambda saved: restore_tracked(items, saved))
+        assert state is not None and restore is not None
         if total < 0:
             raise ValueError(f"loop total must be >= 0, got {total}")
         if checkpoint_every < 1:
@@ -119,7 +247,7 @@ class Loop:
 
     def __init__(
         self,
-        ctx: RunContext,
+        ctx: RunContext[Any],
         total: int,
         state: Callable[[], Any],
         restore: Callable[[Any], None],
@@ -150,6 +278,8 @@ class Loop:
                 self._restore(saved.state["user"])
                 restore_rng_state(saved.state["rng"])
                 self.start, self._stop = saved.step, bool(saved.state["stopped"])
+                if isinstance(saved.metadata.get("elapsed_s"), (int, float)):
+                    self._ctx._restore_elapsed(saved.metadata["elapsed_s"])
                 self._ctx.log.info("loop %r resumed after step %d of %d", self.name, self.start, self.total)
         if self._stop or self.start >= self.total:
             return
@@ -160,7 +290,8 @@ class Loop:
                 done = step + 1
                 if self._stop or done % self._every == 0 or done == self.total:
                     payload = {"user": self._state(), "rng": capture_rng_state(), "stopped": self._stop}
-                    checkpointer.save(done, payload, metadata={"loop": self.name, "total": self.total})
+                    checkpointer.save(done, payload, metadata={"loop": self.name, "total": self.total,
+                                                               "elapsed_s": self._ctx.elapsed_s})
                     self._ctx._record_loop(self.name, done, self.total, self._stop)
                 bar.update(1)
                 if self._stop:

@@ -2,38 +2,70 @@
 
 from __future__ import annotations
 
+import sys
+
 from labkit.core._errors import LabkitError
 
 DEVICES = ("auto", "cpu", "cuda")
 FRAMEWORKS = ("torch", "jax")
 
 
-def _torch_cuda() -> bool:
-    try:
-        import torch
-    except ImportError:
+def cuda_available(framework: str | None = None) -> bool:
+    """True when a CUDA GPU is usable (by ``framework``, when given). Imports no framework but JAX for JAX.
+
+    A loaded torch or JAX is asked; with neither loaded, the CUDA driver is asked directly
+    (NVML through ctypes), so choosing a device never loads torch. ``framework="jax"`` asks JAX
+    alone (importing it): a JAX run needs JAX's CUDA build, whatever torch or the driver see.
+    """
+    if framework not in (None, *FRAMEWORKS):
+        raise ValueError(f"framework must be one of {FRAMEWORKS} or None, got {framework!r}")
+    if framework == "jax":
+        return _jax_sees_gpu()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        return True
+    if framework == "torch":
+        return torch is None and _driver_device_count() > 0
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        try:
+            if any(d.platform == "gpu" for d in jax.devices()):
+                return True
+        except RuntimeError:  # no backend initialised here: fall through to the driver
+            pass
+    if torch is not None or jax is not None:
         return False
-    return bool(torch.cuda.is_available())
+    return _driver_device_count() > 0
 
 
-def _jax_cuda() -> bool:
+def _jax_sees_gpu() -> bool:
     try:
         import jax
 
         return any(d.platform == "gpu" for d in jax.devices())
-    except Exception:  # no jax, or no GPU backend: both mean no CUDA here
+    except Exception:  # no jax, or no GPU backend: both mean no CUDA for JAX
         return False
 
 
-def cuda_available(framework: str | None = None) -> bool:
-    """True when ``framework`` (torch or JAX; None: either installed one) sees a CUDA GPU. Imports lazily."""
-    if framework not in (None, *FRAMEWORKS):
-        raise ValueError(f"framework must be one of {FRAMEWORKS} or None, got {framework!r}")
-    if framework == "torch":
-        return _torch_cuda()
-    if framework == "jax":
-        return _jax_cuda()
-    return _torch_cuda() or _jax_cuda()
+def _driver_device_count() -> int:
+    # NVML, not cuInit: it does not initialise CUDA in this process, so forked workers stay usable
+    import ctypes
+    import os
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return 0
+    try:
+        nvml = ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return 0
+    count = ctypes.c_uint(0)
+    if nvml.nvmlInit_v2() != 0:
+        return 0
+    try:
+        return count.value if nvml.nvmlDeviceGetCount_v2(ctypes.byref(count)) == 0 else 0
+    finally:
+        nvml.nvmlShutdown()
 
 
 def resolve_device(device: str, framework: str | None = None) -> str:

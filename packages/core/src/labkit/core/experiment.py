@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import importlib.util
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from labkit.core._errors import LabkitError
 from labkit.core.config import build_config
@@ -13,9 +13,14 @@ from labkit.core.config import build_config
 if TYPE_CHECKING:
     from labkit.core.context import RunContext
 
+ConfigT = TypeVar("ConfigT")
 
-class Experiment(abc.ABC):
-    """Subclass this, set the class attributes, implement :meth:`run`.
+
+class Experiment(abc.ABC, Generic[ConfigT]):
+    """Subclass this as ``Experiment[MyConfig]``, set the class attributes, implement :meth:`run`.
+
+    The type parameter types ``ctx.config`` in :meth:`run` (``RunContext[MyConfig]``) and
+    what :meth:`make_config` returns. Name the class ``<Something>Experiment``.
 
     Keep the module that defines an experiment free of heavy imports (torch, JAX...):
     import them inside :meth:`run`, so ``labkit list`` stays fast.
@@ -26,20 +31,20 @@ class Experiment(abc.ABC):
         >>> @dataclass
         ... class Cfg:
         ...     steps: int = option(3, help="number of steps", min=1)
-        >>> class Count(Experiment):
+        >>> class CountExperiment(Experiment[Cfg]):
         ...     name = "count"
         ...     summary = "Counts to `steps`."
         ...     config_class = Cfg
         ...     presets = {"quick": {"steps": 2}}
         ...     def run(self, ctx):
         ...         return {"headline": {"steps": ctx.config.steps}}
-        >>> Count().make_config(preset="quick").steps
+        >>> CountExperiment().make_config(preset="quick").steps
         2
     """
 
     name: ClassVar[str]
     summary: ClassVar[str] = ""
-    config_class: ClassVar[type]
+    config_class: ClassVar[type[Any]]
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     flagship: ClassVar[bool] = False
     optional_baselines: ClassVar[Mapping[str, str]] = {}
@@ -53,7 +58,7 @@ class Experiment(abc.ABC):
     resolved through that framework's devices alone (None: whichever is installed)."""
 
     @abc.abstractmethod
-    def run(self, ctx: RunContext) -> dict[str, Any]:
+    def run(self, ctx: RunContext[ConfigT]) -> dict[str, Any]:
         """Do the work and return JSON-able results; put headline figures under ``"headline"``."""
 
     def skipped_baselines(self) -> dict[str, str]:
@@ -70,12 +75,21 @@ class Experiment(abc.ABC):
         """
         return {name: module for name, module in sorted(self.optional_baselines.items()) if not _importable(module)}
 
+    def estimate_memory(self, config: Any) -> int | None:
+        """Peak memory in bytes that :meth:`run` needs with ``config`` (None: no estimate).
+
+        The runner compares it with the memory available before it writes anything, so size
+        fields need no machine-dependent upper bound in the config. Override it in experiments
+        whose memory grows with a size field; an order-of-magnitude estimate is enough.
+        """
+        return None
+
     def make_config(
         self,
         preset: str | None = None,
         file_values: Mapping[str, Any] | None = None,
         overrides: Sequence[str] | Mapping[str, Any] = (),
-    ) -> Any:
+    ) -> ConfigT:
         """Resolve defaults <- preset <- config file values <- ``--set`` overrides, validated."""
         layers: list[Mapping[str, Any]] = []
         if preset is not None:

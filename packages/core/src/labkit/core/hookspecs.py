@@ -52,7 +52,8 @@ def labkit_simulators() -> Mapping[str, Factory]:
     or plain ``simulate(params)`` functions).
 
     Called once per plugin when simulators are listed or looked up. Names are unique
-    within the plugin; lookups use ``"<plugin>:<name>"``.
+    within the plugin; lookups use ``"<plugin>:<name>"`` (``ctx.resolve("simulator", name)``).
+    A factory that an artifact names follows the rebuild contract of :func:`labkit_models`.
     """
 
 
@@ -61,7 +62,12 @@ def labkit_models() -> Mapping[str, Factory]:
     """Return named factories of learnable models (objects with ``state_dict`` and
     ``load_state_dict``, see :class:`labkit.core.Model`).
 
-    Called once per plugin when models are listed or looked up.
+    Called once per plugin when models are listed or looked up. The rebuild contract, used by
+    ``load_run(path).artifact(name)`` for artifacts saved with ``ctx.save_artifact(...,
+    factory="<name>")``: the factory is called as ``factory(config: dict, tensors: dict[str,
+    array]) -> object`` with the JSON config and the tensors (numpy arrays, or CPU torch
+    tensors) that were saved. ``labkit.core.state_dict_factory("module:Class")`` is that
+    factory for a class built from keyword arguments that loads a state dict.
     """
 
 
@@ -70,17 +76,19 @@ def labkit_losses() -> Mapping[str, Factory]:
     """Return named factories of losses: callables ``loss(pred, target, **context)`` that
     return a :class:`labkit.core.LossResult` (a total and its named components).
 
-    Called once per plugin when losses are listed or looked up.
+    Called once per plugin when losses are listed or looked up. A factory that an artifact
+    names follows the rebuild contract of :func:`labkit_models`.
     """
 
 
 @hookspec
 def labkit_optimizers() -> Mapping[str, Factory]:
-    """Return named optimizer classes or factories (``torch.optim.Optimizer`` style:
-    ``factory(params, **kwargs)``).
+    """Return named optimizer factories, all with one signature:
+    ``factory(params, *, lr, weight_decay=0.0, seed=None, total_steps=None) -> torch.optim.Optimizer``.
 
-    Called once per plugin when optimizers are listed or looked up; other plugins select
-    them by name (for example ``"qimad"``).
+    Called once per plugin when optimizers are listed or looked up; experiments select them by
+    name with ``ctx.resolve("optimizer", name)`` (for example ``"qimad"``; core adds ``adamw``,
+    ``adam`` and ``sgd``). ``seed`` and ``total_steps`` are for optimizers that use them.
     """
 
 
@@ -89,7 +97,8 @@ def labkit_datasets() -> Mapping[str, Factory]:
     """Return named data sources: factories that compute, load from a user-given path,
     or read package-shipped data. Nothing may download at run time.
 
-    Called once per plugin when datasets are listed or looked up.
+    Called once per plugin when datasets are listed or looked up. A factory that an artifact
+    names (saved arrays, curves) follows the rebuild contract of :func:`labkit_models`.
     """
 
 

@@ -3,7 +3,8 @@
 ``pluggy.PluginManager.load_setuptools_entrypoints`` stops at the first plugin that fails
 to import, so discovery loops over the entry points itself: each failure (import error,
 invalid hook, exception inside a hook) is recorded with the plugin's name, distribution and
-version, and every other plugin keeps working. ``LABKIT_DISABLE_PLUGINS=a,b`` skips plugins.
+version, and every other plugin keeps working. ``LABKIT_DISABLE_PLUGINS=a,b`` skips plugins
+(``name@distribution`` picks one of two distributions that register the same name).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as md
 import os
+import re
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,26 +72,38 @@ class PluginRegistry:
 
     @classmethod
     def discover(cls, group: str = hookspecs.ENTRY_POINT_GROUP) -> PluginRegistry:
-        """Load every entry point of ``group``, recording failures instead of raising."""
+        """Load every entry point of ``group``, recording failures instead of raising.
+
+        ``LABKIT_PLUGINS`` / ``LABKIT_DISABLE_PLUGINS`` hold names or ``name@distribution``.
+        A name that two distributions register is refused (neither loads, both are named)
+        until one of them is disabled.
+        """
         registry = cls()
         blocked = _names_from_env("LABKIT_DISABLE_PLUGINS")
         only = _names_from_env("LABKIT_PLUGINS")
+        by_name: dict[str, list[tuple[md.EntryPoint, str, str]]] = {}
         for ep in sorted(md.entry_points(group=group), key=lambda e: e.name):
-            if ep.name in blocked or (only and ep.name not in only):
-                continue
             dist = ep.dist.metadata["Name"] if ep.dist is not None else "?"
             version = ep.dist.version if ep.dist is not None else "?"
-            info = PluginInfo(ep.name, ep.value, dist, version)
-            if ep.name in registry.plugins:
-                other = registry.plugins[ep.name]
-                info.error = f"plugin name {ep.name!r} is also registered by {other.distribution} {other.version}; names must be unique"
-                registry.plugins[f"{ep.name}@{dist}"] = info
+            if _selected(ep.name, dist, blocked) or (only and not _selected(ep.name, dist, only)):
                 continue
-            registry.plugins[ep.name] = info
+            by_name.setdefault(ep.name, []).append((ep, dist, version))
+        for name, candidates in by_name.items():
+            ep, dist, version = candidates[0]
+            info = PluginInfo(name, ep.value, dist, version)
+            registry.plugins[name] = info
+            if len({(d, e.value) for e, d, _ in candidates}) > 1:
+                named = " and ".join(f"{d} {v} ({e.value})" for e, d, v in candidates)
+                info.distribution = ", ".join(d for _, d, _ in candidates)
+                info.error = (f"plugin name {name!r} is registered by {named}; neither is loaded until one is disabled, "
+                              f"e.g. LABKIT_DISABLE_PLUGINS={name}@{candidates[-1][1]}")
+                continue
             try:
                 module = ep.load()
-                registry.add(ep.name, module)
-            except Exception as exc:
+                registry.add(name, module)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit too: a plugin must not end labkit
                 info.error = f"{type(exc).__name__}: {exc}"
                 info.traceback = traceback.format_exc()
         return registry
@@ -122,7 +136,9 @@ class PluginRegistry:
                 continue
             try:
                 results.append((impl.plugin_name, impl.function()))
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 if info is not None:
                     info.error = f"{hook_name}() raised {type(exc).__name__}: {exc}"
                     info.traceback = traceback.format_exc()
@@ -173,11 +189,15 @@ class PluginRegistry:
         return {e.plugin: e for e in self.experiments().values() if e.experiment.flagship}
 
     def factories(self, hook_name: str) -> dict[str, tuple[str, Any]]:
-        """``plugin:name -> (plugin, factory)`` for one of the name -> factory hooks."""
+        """``plugin:name -> (plugin, factory)`` for one of the name -> factory hooks (core's optimizers included)."""
         if hook_name not in hookspecs.REGISTRY_HOOKS:
             raise ValueError(f"hook_name must be one of {hookspecs.REGISTRY_HOOKS}, got {hook_name!r}")
         if hook_name not in self._factories:
             table: dict[str, tuple[str, Any]] = {}
+            if hook_name == "labkit_optimizers":
+                from labkit.core.optimizers import BUILTIN_OPTIMIZERS
+
+                table.update({f"core:{name}": ("core", ref) for name, ref in BUILTIN_OPTIMIZERS.items()})
             for plugin, mapping in self._call_each(hook_name):
                 if not isinstance(mapping, Mapping):
                     self.plugins[plugin].error = f"{hook_name}() must return a mapping, got {type(mapping).__name__}"
@@ -191,7 +211,7 @@ class PluginRegistry:
         """Return the factory registered as ``name`` (``plugin:name``, or a bare unique name)."""
         table = self.factories(hook_name)
         matches = [k for k in table if k == name or k.partition(":")[2] == name]
-        kind = hook_name.removeprefix("labkit_")
+        kind = hook_name.removeprefix("labkit_").removesuffix("s")
         if len(matches) != 1:
             detail = "is ambiguous between " + ", ".join(matches) if matches else "is not registered"
             raise LabkitError(f"{kind} {name!r} {detail}; available: {', '.join(sorted(table)) or 'none'}")
@@ -200,6 +220,16 @@ class PluginRegistry:
 
 def _names_from_env(variable: str) -> set[str]:
     return {n.strip() for n in os.environ.get(variable, "").split(",") if n.strip()}
+
+
+def _selected(name: str, distribution: str, names: set[str]) -> bool:
+    """Whether ``name`` or ``name@distribution`` (distribution names normalised) is in ``names``."""
+    pairs = (n.partition("@") for n in names)
+    return name in names or any(p == name and at and _normalise(d) == _normalise(distribution) for p, at, d in pairs)
+
+
+def _normalise(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
 def load_factory(factory: Any) -> Callable[..., Any]:

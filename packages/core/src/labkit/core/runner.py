@@ -1,10 +1,12 @@
-"""Runs experiments into run folders: fresh, resumed or refused, with config, progress and results."""
+"""Runs experiments into run folders: fresh, resumed or refused, locked, with config, progress and results."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
-import shutil
+import os
 import sys
 import time
 import traceback
@@ -14,11 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from labkit.core._errors import ConfigError, LabkitError
-from labkit.core.atomic import atomic_write_json
+from labkit.core.atomic import atomic_write_json, record_write
+from labkit.core.checkpoint import refuse_old_checkpoints
 from labkit.core.config import config_to_dict, load_config_file
 from labkit.core.context import RunContext
 from labkit.core.devices import resolve_device
+from labkit.core.memory import check_memory
 from labkit.core.plugins import ExperimentEntry, PluginRegistry
+from labkit.core.runfolder import LOCK, MARKER, FolderState, Manifest, inspect_folder, remove_stray_temps, wipe
+from labkit.core.runlock import RunLock, describe_holder
+from labkit.core.runs import LAYOUT
 from labkit.core.seeding import seed_everything
 
 
@@ -53,30 +60,99 @@ def run_experiment(
     device: str = "auto",
     seed: int | None = None,
     echo: bool = True,
+    fresh_if_unstarted: bool = False,
 ) -> RunOutcome:
     """Run ``plugin:experiment`` into ``out_dir`` and return its outcome.
 
     A used folder is refused unless ``resume`` (continue, keeping the saved config) or
-    ``force`` (start over) is given. Resuming a completed run returns its saved results.
+    ``force`` (start over, deleting only the files labkit wrote) is given; a folder holding
+    files labkit did not write is never used. Resuming a completed run returns its saved
+    results; ``resume`` with no run in the folder is an error unless ``fresh_if_unstarted``.
+    Every check of the input happens before anything is written; the folder is locked
+    while the run writes.
     """
+    if resume and force:
+        raise LabkitError("--resume and --force exclude each other: continue the run, or start it over")
+    if seed is not None:
+        check_seed(seed)
     entry = registry.experiment(full_name)
     experiment = entry.experiment
     out = Path(out_dir) if out_dir is not None else default_out_dir(full_name, preset)
     file_values = load_config_file(config_file) if config_file is not None else None
     config = experiment.make_config(preset=preset, file_values=file_values, overrides=overrides)
-    if resume and force:
-        raise LabkitError("--resume and --force exclude each other: continue the run, or start it over")
+    if out.is_symlink():
+        raise LabkitError(f"--out {str(out)!r} is a symbolic link (to {os.readlink(out)!r}); "
+                          "labkit does not write or delete through links: give the folder itself")
+    state = inspect_folder(out)
+    _refuse(state, resume, force, fresh_if_unstarted, locked=False)
+    resolved_device = resolve_device(device, framework=experiment.framework)
+    if not state.has_config or force:
+        check_memory(full_name, experiment.estimate_memory(config))
+    created = False
+    lock: RunLock | None = None
+    started = [False]
+    try:
+        try:
+            out.mkdir(parents=True)
+            created = True
+        except FileExistsError:
+            pass
+        lock = RunLock(out).acquire()
+        return _run_locked(entry, config, out, lock, preset=preset, config_file=config_file, overrides=overrides,
+                           resume=resume, force=force, device=resolved_device, seed=seed, echo=echo,
+                           fresh_if_unstarted=fresh_if_unstarted, started=started, registry=registry)
+    except OSError as exc:
+        if not _is_write_error(out, exc):
+            raise
+        raise _write_error(out, exc) from None
+    finally:
+        if lock is not None and not started[0]:
+            _undo_setup(out, created)
+        if lock is not None:
+            lock.release()
+        if not started[0]:
+            _drop_lock_file(out, created)
 
-    saved = _read_json(out / "config.json")
-    used = out.exists() and any(out.iterdir())
-    if used and force:
-        shutil.rmtree(out)
-        used, saved = False, None
-    if used and not resume:
-        raise LabkitError(f"run folder {str(out)!r} is already used; pass --resume to continue it or --force to start over")
-    if used and saved is None:
-        raise LabkitError(f"run folder {str(out)!r} holds no config.json of a labkit run; choose another --out or pass --force")
-    if used and saved is not None:
+
+def check_seed(seed: int) -> None:
+    """Refuse a seed outside ``[0, 2**32)`` (numpy's and torch's common range)."""
+    if not 0 <= seed < 2**32:
+        raise ConfigError("seed", f"must be an integer in [0, 2**32 - 1 = {2**32 - 1}]; got {seed}")
+
+
+def _refuse(state: FolderState, resume: bool, force: bool, fresh_if_unstarted: bool, *, locked: bool) -> None:
+    """Refusals by what the folder holds; before the lock, those that must write nothing at all."""
+    out = str(state.path)
+    if state.foreign and not state.labkit:
+        raise LabkitError(f"--out {out!r} holds files that labkit did not write ({state.foreign_list()}); "
+                          "labkit never writes into or deletes a folder of your files: choose another --out")
+    if resume and not fresh_if_unstarted and not state.has_config and state.blank:
+        raise LabkitError(f"there is no run in {out!r} to resume; drop --resume to start one there")
+    if locked and state.has_config and not resume and not force:
+        raise LabkitError(f"run folder {out!r} is already used; pass --resume to continue it or --force to start over")
+
+
+def _run_locked(entry: ExperimentEntry, config: Any, out: Path, lock: RunLock, *, preset: str | None, config_file: Any,
+                overrides: Any, resume: bool, force: bool, device: str, seed: int | None, echo: bool,
+                fresh_if_unstarted: bool, started: list[bool],
+                registry: PluginRegistry | None = None) -> RunOutcome:
+    full_name, experiment = entry.full_name, entry.experiment
+    state = inspect_folder(out)  # again, under the lock: another run may have changed the folder meanwhile
+    _refuse(state, resume, force, fresh_if_unstarted, locked=True)
+    saved: dict[str, Any] | None = None
+    if force and not state.blank:
+        wipe(state)
+        state = inspect_folder(out)
+    elif not force:
+        remove_stray_temps(state)
+        if state.has_config:
+            saved = _read_json(out / "config.json", hint="start the run over with --force")
+        elif not state.blank:
+            raise LabkitError(f"run folder {str(out)!r} holds labkit files but no config.json; "
+                              "start the run over with --force")
+    if saved is not None:
+        if not isinstance(saved.get("config"), dict) or not isinstance(saved.get("seed"), int):
+            raise LabkitError(f"{out / 'config.json'} is not a labkit run config; start the run over with --force")
         if saved.get("experiment") != full_name:
             raise LabkitError(f"run folder {str(out)!r} belongs to {saved.get('experiment')!r}, not {full_name!r}")
         _check_same_config(saved["config"], config_to_dict(config), preset, config_file, overrides)
@@ -84,25 +160,68 @@ def run_experiment(
         if seed is not None and seed != saved["seed"]:
             raise ConfigError("seed", f"the run was started with seed {saved['seed']}; a resumed run keeps it (got {seed})")
         seed = saved["seed"]
-        previous = _read_json(out / "results.json")
+        previous = _read_json(out / "results.json", hint="start the run over with --force")
         if previous is not None and previous.get("status") == "completed":
             if echo:
                 print(f"{full_name}: already completed in {out}", file=sys.stderr)
-            return RunOutcome(full_name, out, "already-completed", previous["results"], previous.get("wall_time_s", 0.0))
+            return RunOutcome(full_name, out, "already-completed", previous.get("results", {}), previous.get("wall_time_s", 0.0))
+        check_memory(full_name, experiment.estimate_memory(config))
+        refuse_old_checkpoints(out / "checkpoints")
+    if lock.previous and echo:
+        print(f"labkit: taking over the lock of a run that ended without releasing it ({describe_holder(lock.previous)})",
+              file=sys.stderr)
     seed = 0 if seed is None else seed
-    resolved_device = resolve_device(device, framework=experiment.framework)
-    out.mkdir(parents=True, exist_ok=True)
-    if not used:
-        atomic_write_json(out / "config.json", {
-            "experiment": full_name, "preset": preset, "seed": seed, "config": config_to_dict(config),
-        })
-    return _execute(entry, config, out, preset, seed, resolved_device, resume=used, echo=echo)
+    with Manifest(out, state.ours if state.labkit else (), experiment=full_name):
+        if saved is None:
+            atomic_write_json(out / "config.json", {
+                "experiment": full_name, "preset": preset, "seed": seed, "config": config_to_dict(config), "layout": LAYOUT,
+            })
+        started[0] = True
+        return _execute(entry, config, out, preset, seed, device, resume=saved is not None, echo=echo,
+                        registry=registry)
 
 
-def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None, seed: int, device: str, *, resume: bool, echo: bool) -> RunOutcome:
+def _undo_setup(out: Path, created: bool) -> None:
+    """Under the lock: a run refused or failed before it started leaves no file of its own behind."""
+    if created:
+        for name in (MARKER, "config.json"):
+            (out / name).unlink(missing_ok=True)
+    elif inspect_folder(out).blank:
+        (out / MARKER).unlink(missing_ok=True)
+
+
+def _drop_lock_file(out: Path, created: bool) -> None:
+    """After the lock: an unmarked folder (new, blank, or of an earlier version) keeps no lock file."""
+    if out.is_dir() and not (out / MARKER).exists():
+        (out / LOCK).unlink(missing_ok=True)
+    if created:
+        with contextlib.suppress(OSError):
+            out.rmdir()
+
+
+def _is_write_error(out: Path, exc: OSError) -> bool:
+    """A full, read-only or forbidden run folder (a user error), not some other failure of the run."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+        return False
+    if exc.filename is None:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+    root = os.path.abspath(out)
+    return os.path.abspath(exc.filename) == root or os.path.abspath(exc.filename).startswith(root + os.sep)
+
+
+def _write_error(out: Path, exc: OSError) -> LabkitError:
+    where = exc.filename or out
+    return LabkitError(f"cannot write to run folder {str(out)!r}: {exc.strerror or exc} ({where}); "
+                       "nothing of the run is lost: fix that and run again (with --resume if it had started)")
+
+
+def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None, seed: int, device: str, *, resume: bool, echo: bool,
+             registry: PluginRegistry | None = None) -> RunOutcome:
+    record_write(out / "log.txt")
     log = _make_logger(out, echo)
-    progress = _read_json(out / "progress.json") or {}
+    progress = _read_json(out / "progress.json", hint="start the run over with --force") or {}
     progress.update(status="running", device=device, started=time.time())
+    progress.pop("error", None)
     atomic_write_json(out / "progress.json", progress)
     log.info("%s %s in %s (seed %d, device %s, preset %s)", "resuming" if resume else "starting", entry.full_name, out, seed, device, preset)
     skipped = entry.experiment.skipped_baselines()
@@ -110,27 +229,31 @@ def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None,
         log.warning("baseline %r skipped: its optional dependency %r is not installed", baseline, module)
     seed_everything(seed)
     ctx = RunContext(config=config, out_dir=out, seed=seed, device=device, log=log, preset=preset, resume=resume,
+                     plugin=entry.plugin, experiment=entry.full_name, registry=registry,
                      skipped_baselines=tuple(skipped))
-    start = time.perf_counter()
     try:
         results = entry.experiment.run(ctx)
         if not isinstance(results, Mapping):
             raise TypeError(f"{entry.full_name}: run() must return a dict of results, got {type(results).__name__}")
+        wall = ctx.elapsed_s
+        headline = dict(results.get("headline", {}))
+        # the csv first, then results.json: a run is complete when, and only when, results.json exists;
+        # progress says "completed" only after it, so a reader never sees that status without the results
+        ctx.write_csv("results", [{"metric": k, "value": v} for k, v in headline.items()])
+        atomic_write_json(out / "results.json", {
+            "experiment": entry.full_name, "status": "completed", "preset": preset, "seed": seed, "device": device,
+            "wall_time_s": wall, "config": config_to_dict(config), "skipped_baselines": list(skipped), "results": results,
+        })
+        _finish_progress(out, "completed", None)
     except BaseException as exc:
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        _finish_progress(out, status, f"{type(exc).__name__}: {exc}")
-        if not isinstance(exc, LabkitError):
-            log.error("%s %s:\n%s", entry.full_name, status, traceback.format_exc())
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        status = "interrupted" if interrupted else "failed"
+        with contextlib.suppress(OSError):  # a full or read-only folder: the original error is the one to report
+            _finish_progress(out, status, (str(exc) or "interrupted by SIGINT") if interrupted else f"{type(exc).__name__}: {exc}")
+        if not interrupted and not isinstance(exc, LabkitError):
+            log.error("%s %s:\n%s", entry.full_name, status, traceback.format_exc(), extra={"file_only": True})
         _close_logger(log)
         raise
-    wall = time.perf_counter() - start
-    headline = dict(results.get("headline", {}))
-    atomic_write_json(out / "results.json", {
-        "experiment": entry.full_name, "status": "completed", "preset": preset, "seed": seed, "device": device,
-        "wall_time_s": wall, "config": config_to_dict(config), "skipped_baselines": list(skipped), "results": results,
-    })
-    ctx.write_csv("results", [{"metric": k, "value": v} for k, v in headline.items()])
-    _finish_progress(out, "completed", None)
     log.info("%s completed in %.1f s", entry.full_name, wall)
     _close_logger(log)
     return RunOutcome(entry.full_name, out, "completed", json.loads(json.dumps(_plain(results), allow_nan=True)), wall)
@@ -162,7 +285,7 @@ def run_all(
             preset_here = preset if preset in entry.experiment.presets else None
             outcomes.append(run_experiment(
                 registry, entry.full_name, preset=preset_here, out_dir=target, resume=resume, force=force,
-                device=device, seed=seed, overrides=overrides,
+                device=device, seed=seed, overrides=overrides, fresh_if_unstarted=True,
             ))
         except Exception as exc:  # one broken plugin must not stop the others
             message = str(exc) if isinstance(exc, LabkitError) else f"{type(exc).__name__}: {exc}"
@@ -180,20 +303,26 @@ def _check_same_config(saved: Mapping[str, Any], asked: Mapping[str, Any], prese
 
 
 def _finish_progress(out: Path, status: str, error: str | None) -> None:
-    progress = _read_json(out / "progress.json") or {}
+    try:
+        progress = _read_json(out / "progress.json", hint="") or {}
+    except LabkitError:
+        progress = {}
     progress.update(status=status, finished=time.time())
     if error:
         progress["error"] = error
     atomic_write_json(out / "progress.json", progress)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path, hint: str) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise LabkitError(f"{path} is unreadable ({exc}); pass --force to start the run over") from None
+        raise LabkitError(f"{path} is unreadable ({exc}); {hint}") from None
+    if not isinstance(data, dict):
+        raise LabkitError(f"{path} is unreadable (not a JSON object); {hint}")
+    return data
 
 
 def _plain(obj: Any) -> Any:
@@ -212,6 +341,8 @@ def _make_logger(out: Path, echo: bool) -> logging.Logger:
     if echo:
         stream = logging.StreamHandler(sys.stderr)
         stream.setFormatter(logging.Formatter("%(message)s"))
+        # a traceback goes to log.txt only: Python prints it once more on the terminal
+        stream.addFilter(lambda record: not getattr(record, "file_only", False))
         log.addHandler(stream)
     return log
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import random
 import sys
 from typing import Any
 
 
 def seed_everything(seed: int) -> None:
-    """Seed python's ``random``, numpy's global RNG and, if torch is importable, torch (all devices).
+    """Seed python's ``random``, numpy's global RNG and torch (all devices).
+
+    torch is never imported here: if it is loaded it is seeded now, otherwise the first
+    ``import torch`` after this call seeds it (a JAX-only run never loads torch).
 
     Example:
         >>> import numpy as np
@@ -22,11 +28,37 @@ def seed_everything(seed: int) -> None:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     random.seed(seed)
     np.random.seed(seed)
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.manual_seed(seed)
+    for finder in [f for f in sys.meta_path if isinstance(f, _SeedTorchOnImport)]:
+        sys.meta_path.remove(finder)
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "manual_seed"):
+        torch.manual_seed(seed)
+    else:
+        sys.meta_path.insert(0, _SeedTorchOnImport(seed))
+
+
+class _SeedTorchOnImport(importlib.abc.MetaPathFinder):
+    """Seeds torch right after its first import, then removes itself."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "torch":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec("torch")
+        if spec is None or spec.loader is None:
+            return spec
+        loader, seed = spec.loader, self.seed
+        original = loader.exec_module
+
+        def exec_and_seed(module: Any) -> None:
+            original(module)
+            module.manual_seed(seed)
+
+        loader.exec_module = exec_and_seed  # type: ignore[method-assign]
+        return spec
 
 
 def capture_rng_state() -> dict[str, Any]:

@@ -101,6 +101,12 @@ class Spectrum(Experiment):
     config_class = SpectrumConfig
     presets = {"quick": {"n_points": 2000, "n_eigenvalues": 8}}
 
+    def estimate_memory(self, config: SpectrumConfig) -> int:
+        """The sparse kernel (~c N^(4/(d+4)) neighbours a row, COO + CSR copies) and eigsh's Lanczos basis."""
+        dim = config.torus_dim if config.source == "torus" else 3  # the smallest d: the densest kernel
+        per_row = 10 * config.neighbour_constant * config.n_points ** (4 / (dim + 4)) + 1
+        return int(64 * config.n_points * per_row + 8 * config.n_points * (2 * config.n_eigenvalues + 20))
+
     def run(self, ctx: RunContext) -> dict:
         from labkit.g2_pinn.spectrum_run import run_spectrum
 

@@ -34,8 +34,9 @@ class CompareConfig:
             raise ConfigError("problems", "need at least one problem and one method")
 
 
-class Compare(Experiment):
-    """QIMAD against Adam, RMSprop, a particle swarm and CMA-ES at equal evaluation budgets."""
+class CompareExperiment(Experiment[CompareConfig]):
+    """QIMAD against Adam, RMSprop, a particle swarm and CMA-ES at equal evaluation budgets; saves every
+    run's best-loss curve (artifact ``curves``) for re-plotting."""
 
     name = "compare"
     summary = ("QIMAD vs Adam/RMSprop/PSO/CMA-ES on 30-D test functions and a digits MLP at equal "
@@ -50,7 +51,7 @@ class Compare(Experiment):
     # dropped (and listed under skipped_baselines) when labkit-qimad is installed without [compare]
     optional_baselines = {"cmaes": "cma", "digits": "sklearn"}
 
-    def run(self, ctx: RunContext) -> dict[str, Any]:
-        from labkit.qimad._compare import run_compare
+    def run(self, ctx: RunContext[CompareConfig]) -> dict[str, Any]:
+        from labkit.qimad._run_compare import run_compare
 
         return run_compare(ctx)

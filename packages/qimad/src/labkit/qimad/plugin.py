@@ -1,4 +1,4 @@
-"""labkit plugin of labkit-qimad: registers the optimizer ``qimad`` and the experiment ``compare``.
+"""labkit plugin of labkit-qimad: registers the optimizer ``qimad``, the experiment ``compare`` and its curves.
 
 Loaded only when labkit-core is installed (entry point group ``labkit``); ``import labkit.qimad``
 never imports this module. Light on purpose: torch loads when the factory is used.
@@ -13,13 +13,22 @@ from labkit.core import hookimpl
 
 @hookimpl
 def labkit_optimizers() -> dict[str, Any]:
-    """The QIMAD optimizer, as a lazy ``module:attr`` factory (keeps ``labkit list`` fast)."""
-    return {"qimad": "labkit.qimad._optimizer:QIMADTorch"}
+    """QIMAD, as a lazy ``module:attr`` factory with labkit's optimizer signature (keeps ``labkit list`` fast).
+
+    ``ctx.resolve("optimizer", "qimad")(params, lr=..., seed=..., total_steps=..., num_agents=4)``.
+    """
+    return {"qimad": "labkit.qimad._factory:qimad_optimizer"}
 
 
 @hookimpl
 def labkit_experiments() -> list[Any]:
     """The flagship comparison experiment."""
-    from labkit.qimad.experiments import Compare
+    from labkit.qimad.experiments import CompareExperiment
 
-    return [Compare]
+    return [CompareExperiment]
+
+
+@hookimpl
+def labkit_datasets() -> dict[str, Any]:
+    """``compare-curves`` rebuilds the ``curves`` artifact of ``compare`` (``factory(config, tensors)``)."""
+    return {"compare-curves": "labkit.qimad._curves:curves_factory"}

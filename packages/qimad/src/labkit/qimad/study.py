@@ -6,9 +6,11 @@ Shared by the ``compare`` experiment and ``scripts/quality_study.py``. Torch onl
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -20,8 +22,12 @@ from labkit.qimad.problems import Problem
 METHODS = ("qimad", "adam", "rmsprop", "pso", "cmaes")
 
 
-def run_qimad(problem: Problem, budget: int, seed: int, num_agents: int = 8, **kwargs: Any) -> torch.Tensor:
-    """QIMAD with every agent evaluated per step (batched path): budget // num_agents steps, cosine cooling."""
+def run_qimad(problem: Problem, budget: int, seed: int, num_agents: int = 8,
+              curve: Callable[[torch.Tensor], torch.Tensor] | None = None, **kwargs: Any) -> torch.Tensor:
+    """QIMAD with every agent evaluated per step (batched path): budget // num_agents steps, cosine cooling.
+
+    The loss runs under ``vmap``, so ``curve`` is given each step's agent losses after the step.
+    """
     x = torch.nn.Parameter(problem.x0.clone())
     steps = max(1, budget // num_agents)
     opt = QIMADTorch([x], num_agents=num_agents, eta=problem.lr, seed=seed, total_steps=steps, **kwargs)
@@ -31,11 +37,16 @@ def run_qimad(problem: Problem, budget: int, seed: int, num_agents: int = 8, **k
 
     for _ in range(steps):
         opt.step_batched(f)
+        if curve is not None:
+            curve(torch.tensor(opt.get_agent_losses(), dtype=torch.float64))
     return x.detach().clone()
 
 
-def run_method(problem: Problem, method: str, budget: int, seed: int, num_agents: int = 8) -> dict[str, Any]:
+def run_method(problem: Problem, method: str, budget: int, seed: int, num_agents: int = 8,
+               curve: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
     """Minimise ``problem`` with ``method`` in ``budget`` evaluations; return the final loss, metrics, time.
+
+    ``curve`` (a ``CurveRecorder``) sees every batch of loss values the method evaluates.
 
     >>> from labkit.qimad.problems import make_problem
     >>> r = run_method(make_problem("rosenbrock", 0, dim=5), "adam", 100, 0)
@@ -48,23 +59,27 @@ def run_method(problem: Problem, method: str, budget: int, seed: int, num_agents
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # these problems are tiny: extra threads only add contention
     try:
-        return _run(problem, method, budget, seed, num_agents)
+        return _run(problem, method, budget, seed, num_agents, curve)
     finally:
         torch.set_num_threads(threads)
 
 
-def _run(problem: Problem, method: str, budget: int, seed: int, num_agents: int) -> dict[str, Any]:
+def _run(problem: Problem, method: str, budget: int, seed: int, num_agents: int,
+         curve: Callable[[torch.Tensor], torch.Tensor] | None) -> dict[str, Any]:
+    search = problem
+    if curve is not None and method != "qimad":  # the search's evaluations are recorded; the final one is not
+        search = dataclasses.replace(problem, loss=lambda x: curve(problem.loss(x)))
     t0 = time.perf_counter()
     if method == "qimad":
-        x = run_qimad(problem, budget, seed, num_agents)
+        x = run_qimad(problem, budget, seed, num_agents, curve=curve)
     elif method in ("adam", "rmsprop"):
-        x = gradient_descent(problem.loss, problem.x0, budget, method, problem.lr)
+        x = gradient_descent(search.loss, problem.x0, budget, method, problem.lr)
     elif method == "pso":
         centre = problem.x0 if problem.name == "digits" else torch.zeros_like(problem.x0)
-        x = particle_swarm(problem.loss, problem.x0, problem.half_width, budget, seed, centre=centre)
+        x = particle_swarm(search.loss, problem.x0, problem.half_width, budget, seed, centre=centre)
     else:
         sigma0 = problem.half_width / 3 if problem.name != "digits" else problem.half_width
-        x = cma_es(problem.loss, problem.x0, sigma0, budget, seed, diagonal=problem.dim > 200)
+        x = cma_es(search.loss, problem.x0, sigma0, budget, seed, diagonal=problem.dim > 200)
     seconds = time.perf_counter() - t0
     with torch.no_grad():
         final = float(problem.loss(x))

@@ -12,12 +12,15 @@ from labkit.core import ConfigError, option
 
 DEFAULT_YAML = Path(__file__).with_name("configs") / "default.yaml"
 IMAGE_TOPOLOGIES = ("lattice4", "torus", "gaussian")
+DIGITS_IMAGES = 1797  # scikit-learn's bundled digits set
 
 
-def _check_image_source(dataset: str, data_path: str | None) -> None:
-    """Raise :class:`ConfigError` when ``fashion_mnist`` is chosen without the IDX file it is read from."""
+def _check_image_source(dataset: str, data_path: str | None, n_images: int) -> None:
+    """Raise :class:`ConfigError` for ``fashion_mnist`` without its IDX file, or more digits than exist."""
     if dataset == "fashion_mnist" and not data_path:
         raise ConfigError("data_path", "dataset fashion_mnist needs the path of an IDX images file")
+    if dataset == "digits" and n_images > DIGITS_IMAGES:
+        raise ConfigError("n_images", f"the digits set holds {DIGITS_IMAGES} images; got {n_images}")
 
 
 @dataclass
@@ -62,7 +65,7 @@ class HybridConfig:
     qttn: QTTNConfig = option(QTTNConfig, help="tensor-train compressor")
 
     def validate(self) -> None:
-        _check_image_source(self.dataset, self.data_path)
+        _check_image_source(self.dataset, self.data_path, self.n_images)
 
 
 @dataclass
@@ -76,7 +79,7 @@ class CompressConfig:
     tolerances: list[float] = option((0.3, 0.2, 0.15, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01), help="TT-SVD relative tolerances", min=0.0, min_inclusive=False)
 
     def validate(self) -> None:
-        _check_image_source(self.dataset, self.data_path)
+        _check_image_source(self.dataset, self.data_path, self.n_images)
 
 
 @dataclass
@@ -97,3 +100,6 @@ class EBMConfig:
     lr: float = option(0.05, help="Ising learning rate", min=0.0, min_inclusive=False)
     gibbs_chains: int = option(64, help="negative-phase block-Gibbs chains", min=1)
     gibbs_sweeps: int = option(20, help="block-Gibbs warm-up sweeps per gradient", min=1)
+
+    def validate(self) -> None:
+        _check_image_source("digits", None, self.n_images)

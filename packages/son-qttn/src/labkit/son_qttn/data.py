@@ -92,7 +92,7 @@ def load_images(dataset: str = "digits", *, n_images: int | None = None, path: s
             raise IDXFormatError(f"path: expected an images file of shape (n, rows, cols), got {x.shape}")
         x = x.astype(np.float64) / max(float(x.max()), 1.0)
     if n_images is not None:
-        if n_images < 1:
-            raise ValueError(f"n_images: must be >= 1, got {n_images}")
+        if not 1 <= n_images <= len(x):
+            raise ValueError(f"n_images: the {dataset} set holds {len(x)} images; got {n_images}")
         x = x[:n_images]
     return np.ascontiguousarray(x, dtype=np.float64)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from labkit.son_qttn.config import HybridConfig
+from labkit.son_qttn.config import HybridConfig, NetworkConfig
 from labkit.son_qttn.qtt import from_qtt_tensor, to_qtt_tensor
 from labkit.son_qttn.son import SONParams, simulate_son, son_energy
-from labkit.son_qttn.topology import make_coupling
+from labkit.son_qttn.topology import Coupling, make_coupling
 from labkit.son_qttn.tt import TT, tt_svd
 
 if TYPE_CHECKING:
@@ -27,6 +27,17 @@ def compress_field(v: jax.Array, tol: float, max_rank: int | None) -> tuple[TT, 
     """QTT-compress a (B, H, W) field; returns the train and its reconstruction (B, H, W)."""
     tt = tt_svd(to_qtt_tensor(v), tol=tol, max_rank=max_rank)
     return tt, from_qtt_tensor(tt.full(), tuple(v.shape[-2:]))
+
+
+def network_coupling(net: NetworkConfig, image_shape: tuple[int, ...]) -> Coupling:
+    """The coupling K of ``net`` on an image lattice of ``image_shape``."""
+    return make_coupling(net.topology, image_shape, strength=net.oscillator_coupling, sigma=net.sigma)
+
+
+def network_params(net: NetworkConfig) -> SONParams:
+    """The SON step parameters of ``net`` (one step advances dt/tau)."""
+    return SONParams(dt=net.dt / net.time_constant, omega=net.omega, temperature=net.temperature,
+                     drive=net.feedback, update=net.update)
 
 
 def svd_baseline(images: np.ndarray, n_params: int) -> tuple[int, float]:
@@ -56,26 +67,22 @@ class HybridLoop:
         import jax
         import jax.numpy as jnp
 
-        net = cfg.network
         self.cfg = cfg
         self.images = jnp.asarray(images)
-        self.k = make_coupling(net.topology, images.shape[-2:], strength=net.oscillator_coupling, sigma=net.sigma)
-        self.p = SONParams(
-            dt=net.dt / net.time_constant, omega=net.omega, temperature=net.temperature,
-            drive=net.feedback, update=net.update,
-        )
+        self.k = network_coupling(cfg.network, tuple(images.shape[-2:]))
+        self.p = network_params(cfg.network)
         self.v = self.images
         self.potential = self.images
         self.key = jax.random.PRNGKey(seed)
         self.history: list[dict[str, Any]] = []
         self.last_tt: TT | None = None
 
-    def get_state(self) -> dict[str, Any]:
-        """Everything a resumed run needs, as numpy arrays and lists."""
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as numpy arrays and lists (``ctx.loop(track=...)`` saves it)."""
         return {"v": np.asarray(self.v), "pot": np.asarray(self.potential), "key": np.asarray(self.key), "history": list(self.history)}
 
-    def set_state(self, s: dict[str, Any]) -> None:
-        """Restore :meth:`get_state` output."""
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output."""
         import jax.numpy as jnp
 
         self.v, self.potential = jnp.asarray(s["v"]), jnp.asarray(s["pot"])

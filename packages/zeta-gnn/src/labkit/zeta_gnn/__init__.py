@@ -24,7 +24,7 @@ _EXPORTS = {
     "wigner_pdf": "spectral", "wigner_cdf": "spectral", "sample_wigner": "spectral", "spacing_law": "spectral",
     "ks_distance": "spectral", "pair_correlation": "spectral", "bogomolny_neff": "spectral",
     "SpacingLoss": "losses", "ZetaGCN": "model", "partition": "batching", "cluster_batches": "batching",
-    "prepare": "training", "train_epoch": "training", "evaluate": "training",
+    "prepare": "training", "train_epoch": "training", "evaluate": "training", "ZetaPredictor": "predictor",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,4 +1,4 @@
-"""Figures of a training run: spacing histogram vs the surmise, residuals vs n, pair correlation."""
+"""Figures of a training run: spacing histogram vs the surmise, residuals vs n, pair correlation, validation curve."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from labkit.zeta_gnn.baseline import density, unfold, unfolded_spacings
 from labkit.zeta_gnn.spectral import gue_pair_correlation, pair_correlation, spacing_law, wigner_pdf
 
-__all__ = ["draw_figures", "spacing_histogram"]
+__all__ = ["draw_figures", "spacing_histogram", "validation_figure"]
 
 
 def spacing_histogram(ax: Any, spacings: dict[str, np.ndarray]) -> None:
@@ -29,7 +29,7 @@ def draw_figures(ctx: Any, data: Any, pred_raw: np.ndarray) -> None:
     """spacings.png, residuals.png, pair_correlation.png in the run's figures folder."""
     import matplotlib.pyplot as plt
 
-    val = slice(data.n_train, data.n.size)
+    val = slice(data.n_val, data.n.size)  # the test block and the predicted zeros; never the validation block
     if data.target == "spacing":
         s_true, s_pred = data.s_true[val], pred_raw[val]
         x_true = np.cumsum(np.r_[0.0, s_true])
@@ -56,7 +56,7 @@ def draw_figures(ctx: Any, data: Any, pred_raw: np.ndarray) -> None:
     ax.plot(n, err_base, ".", ms=2, alpha=0.5, label="smooth baseline" if data.target != "spacing" else "constant 1")
     ax.plot(n, err_model, ".", ms=2, alpha=0.5, label="model")
     ax.axvline(data.n_fit + 0.5, color="k", lw=0.8, ls="--")
-    ax.set_xlabel("zero index n (validation | predicted)")
+    ax.set_xlabel("zero index n (test | predicted)")
     ax.set_ylabel(ylab)
     ax.legend(fontsize=7)
     ctx.save_figure(fig, "residuals")
@@ -71,3 +71,22 @@ def draw_figures(ctx: Any, data: Any, pred_raw: np.ndarray) -> None:
     ax.set_ylabel("R₂(u)")
     ax.legend(fontsize=7)
     ctx.save_figure(fig, "pair_correlation")
+
+
+def validation_figure(history: list[dict[str, float]], best_epoch: int) -> Any:
+    """Training MSE and validation MSE (standardised target) per epoch, the kept epoch marked."""
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] + 1 for h in history]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(epochs, [h["mse"] for h in history], label="train MSE")
+    ax.plot(epochs, [h["val_loss"] for h in history], label="validation MSE")
+    if best_epoch >= 0:
+        ax.axvline(best_epoch + 1, color="k", lw=0.8, ls="--", label=f"kept: epoch {best_epoch + 1}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE (standardised target)")
+    values = [v for h in history for v in (h["mse"], h["val_loss"]) if np.isfinite(v) and v > 0]
+    if values and max(values) / min(values) > 10:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    return fig

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -12,8 +11,8 @@ from labkit.core import LabkitError, RunContext
 __all__ = ["build_law", "fit", "load_zeros", "run_train"]
 
 
-def load_zeros(cfg: Any, count: int, ctx: RunContext | None = None) -> np.ndarray:
-    """Zeros 1..count from ``cfg.data_path`` or from the cached generator (with a progress bar)."""
+def load_zeros(cfg: Any, count: int, ctx: RunContext[Any] | None = None) -> tuple[np.ndarray, int]:
+    """Zeros K..K+count-1 and K: from ``cfg.data_path`` (K = ``data_first_index``, checked) or the generator (K = 1)."""
     from labkit.zeta_gnn.tables import ZeroTableError, read_zero_table
     from labkit.zeta_gnn.zeros import zeta_zeros
 
@@ -22,19 +21,36 @@ def load_zeros(cfg: Any, count: int, ctx: RunContext | None = None) -> np.ndarra
             z = read_zero_table(cfg.data_path)
         except ZeroTableError as exc:
             raise LabkitError(str(exc)) from None
+        first = cfg.data_first_index or 1
+        _check_first_index(cfg.data_path, float(z[0]), first, told=cfg.data_first_index is not None)
         if z.size < count:
             raise LabkitError(f"data_path: {cfg.data_path!r} holds {z.size} zeros, the run needs {count}")
-        return z[:count]
+        return z[:count], first
     bar = ctx.progress(total=count, desc="zeros") if ctx is not None else None
     try:
         return zeta_zeros(1, count, backend=cfg.backend, cache_dir=cfg.cache_dir,
-                          progress=(bar.update if bar is not None else None))
+                          progress=(bar.update if bar is not None else None)), 1
     finally:
         if bar is not None:
             bar.close()
 
 
-def build_law(cfg: Any, data: Any):
+def _check_first_index(path: str, t_first: float, first: int, *, told: bool) -> None:
+    """Refuse a table whose first ordinate is not zero ``first`` (within 2 mean spacings of t̃_first)."""
+    from labkit.zeta_gnn.baseline import density, smooth_count, smooth_zeros
+
+    expected = float(smooth_zeros(np.array([float(first)]))[0])
+    if abs(t_first - expected) * float(density(np.array([expected]))[0]) <= 2.0:
+        return
+    guess = max(1, round(float(smooth_count(np.array([t_first]))[0]) + 0.5))
+    if told:
+        raise LabkitError(f"data_first_index: {path!r} starts at t = {t_first!r}, which is not zero {first} "
+                          f"(t ~ {expected:.3f}); it looks like zero {guess}")
+    raise LabkitError(f"data_path: {path!r} starts at t = {t_first!r}, not at zero 1 (t = 14.1347...); it looks like "
+                      f"zero {guess}: set data_first_index={guess} if the table starts there")
+
+
+def build_law(cfg: Any, data: Any) -> Any:
     """The spacing law the distribution losses use (see SCIENCE: asymptotic GUE is *not* the zeros' law)."""
     from labkit.zeta_gnn.spectral import spacing_law
 
@@ -45,20 +61,25 @@ def build_law(cfg: Any, data: Any):
     return spacing_law(cfg.spacing_law)
 
 
-def fit(ctx: RunContext, cfg: Any, data: Any, *, name: str) -> tuple[Any, list[dict[str, float]], float]:
-    """Train one model through a resumable ``ctx.loop``; returns (model, history, train seconds)."""
+def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, list[dict[str, float]], float, dict[str, Any]]:
+    """Train one model through a resumable ``ctx.loop``, keeping the weights of the best validation epoch.
+
+    Returns (best model, history with ``val_loss`` per epoch, train seconds, ``{"epoch", "val_loss"}`` of the best).
+    Without a validation block (tiny N) the last epoch is kept.
+    """
     import torch
 
+    from labkit.core import Tracked
     from labkit.zeta_gnn.batching import partition
     from labkit.zeta_gnn.losses import SpacingLoss
     from labkit.zeta_gnn.model import ZetaGCN
-    from labkit.zeta_gnn.training import make_optimizer, train_epoch
+    from labkit.zeta_gnn.training import train_epoch, validation_loss
 
     device = ctx.device
     torch.manual_seed(ctx.seed)
     model = ZetaGCN(data.x.shape[1], cfg.hidden).to(device)
     n_steps = cfg.epochs * (1 if cfg.batching == "full" else -(-cfg.n_parts // cfg.clusters_per_batch))
-    opt = make_optimizer(model, cfg.optimizer, cfg.lr, n_steps, ctx.seed)
+    opt = ctx.resolve("optimizer", cfg.optimizer)(model.parameters(), lr=cfg.lr, seed=ctx.seed, total_steps=n_steps)
     loss_fn = SpacingLoss(build_law(cfg, data), {"mse": 1.0, "nll": cfg.w_nll, "mmd": cfg.w_mmd, "rg": cfg.w_rg},
                           cfg.mmd_samples)
     parts = None
@@ -66,70 +87,86 @@ def fit(ctx: RunContext, cfg: Any, data: Any, *, name: str) -> tuple[Any, list[d
         parts = partition(data.edge_index, data.n.size, cfg.n_parts, cfg.batching,
                           cache_dir=ctx.out_dir / "partitions", seed=ctx.seed)
     history: list[dict[str, float]] = []
-
-    def get_state() -> dict[str, Any]:
-        return {"model": model.state_dict(), "opt": opt.state_dict(), "history": history}
-
-    def set_state(s: dict[str, Any]) -> None:
-        model.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        history[:] = s["history"]
-
-    t0 = time.perf_counter()
-    for epoch in ctx.loop(cfg.epochs, state=get_state, restore=set_state, checkpoint_every=cfg.checkpoint_every,
-                          name=name, desc=f"{name} epochs"):
+    best: dict[str, Any] = {"epoch": -1, "val_loss": float("inf"), "weights": None}
+    track = {"model": model, "opt": opt,
+             "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v)),
+             "best": Tracked(lambda: dict(best), best.update)}
+    t0 = ctx.elapsed_s  # summed over resumed sessions
+    for epoch in ctx.loop(cfg.epochs, track=track, checkpoint_every=cfg.checkpoint_every, name=name,
+                          desc=f"{name} epochs"):
         # the batch order depends only on (seed, epoch): a resumed run redraws the same batches
         rng = np.random.default_rng([ctx.seed, epoch])
         rec = train_epoch(model, opt, data, loss_fn, device=device, rng=rng, parts=parts,
                           clusters_per_batch=cfg.clusters_per_batch, rg_weight=cfg.w_rg)
         rec["epoch"] = epoch
+        rec["val_loss"] = validation_loss(model, data, device)
         history.append(rec)
-    return model, history, time.perf_counter() - t0
+        if not rec["val_loss"] >= best["val_loss"]:  # NaN (no validation block) keeps the latest
+            best.update(epoch=epoch, val_loss=rec["val_loss"],
+                        weights={k: v.detach().clone() for k, v in model.state_dict().items()})
+    seconds = ctx.elapsed_s - t0
+    if best["weights"] is not None:
+        model.load_state_dict(best["weights"])
+    return model, history, seconds, {"epoch": best["epoch"], "val_loss": best["val_loss"]}
 
 
-def run_train(ctx: RunContext) -> dict[str, Any]:
-    """Train, evaluate against the baselines, run the ablation, draw the figures."""
-    import torch
-
-    threads = torch.get_num_threads()
-    if ctx.config.threads:
-        torch.set_num_threads(ctx.config.threads)
-    try:
-        return _run_train(ctx)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run_train(ctx: RunContext) -> dict[str, Any]:
-    from labkit.zeta_gnn._figures import draw_figures
-    from labkit.zeta_gnn.training import evaluate, predict, prepare
+def run_train(ctx: RunContext[Any]) -> dict[str, Any]:
+    """Train, keep the best validation epoch, evaluate on the test block and N+1..N+k, save the model."""
+    from labkit.zeta_gnn._figures import draw_figures, validation_figure
+    from labkit.zeta_gnn.predictor import ZetaPredictor
+    from labkit.zeta_gnn.training import evaluate, prepare
 
     cfg = ctx.config
     count = cfg.n_zeros + cfg.predict_k + (1 if cfg.target == "spacing" else 0)
-    zeros = load_zeros(cfg, count, ctx)
-    try:
-        data = prepare(zeros, cfg.n_zeros, target=cfg.target, primes=cfg.primes, graph=cfg.graph, lags=cfg.lags,
-                       seed=ctx.seed)
-    except ValueError as exc:
-        raise LabkitError(str(exc)) from None
-    ctx.log.info("nodes %d, edges %d, train %d, validate %d, predict %d", data.n.size, data.edge_index.shape[1],
-                 data.n_train, data.n_fit - data.n_train, data.n.size - data.n_fit)
-    model, history, seconds = fit(ctx, cfg, data, name="train")
-    pred = predict(model, data, ctx.device)
-    metrics = evaluate(data, pred)
-    ctx.write_csv("history", history)
-    results: dict[str, Any] = {"metrics": metrics, "spacing_law": cfg.spacing_law, "graph": cfg.graph,
-                               "train_seconds": seconds, "nodes_per_second": _throughput(history, seconds),
-                               "final_loss": history[-1] if history else {}}
-    if cfg.ablation:
-        other = "random" if cfg.graph == "adelic" else "adelic"
-        data_b = prepare(zeros, cfg.n_zeros, target=cfg.target, primes=cfg.primes, graph=other, lags=cfg.lags,
-                         seed=ctx.seed)
-        model_b, _, _ = fit(ctx, cfg, data_b, name=f"ablation_{other}")
-        results["ablation"] = {"graph": other, "metrics": evaluate(data_b, predict(model_b, data_b, ctx.device))}
-    draw_figures(ctx, data, pred)
+    with ctx.threads(cfg.threads):
+        zeros, first = load_zeros(cfg, count, ctx)
+        try:
+            data = prepare(zeros, cfg.n_zeros, target=cfg.target, primes=cfg.primes, graph=cfg.graph, lags=cfg.lags,
+                           seed=ctx.seed, first_index=first)
+        except ValueError as exc:
+            raise LabkitError(str(exc)) from None
+        ctx.log.info("nodes %d, edges %d: train %d, validate %d, test %d, predict %d", data.n.size,
+                     data.edge_index.shape[1], data.n_train, data.n_val - data.n_train, data.n_fit - data.n_val,
+                     data.n.size - data.n_fit)
+        model, history, seconds, best = fit(ctx, cfg, data, name="train")
+        predictor = ZetaPredictor.from_training(model, data, cfg.hidden)
+        pred = predictor.predict_raw(zeros=zeros)
+        metrics = evaluate(data, pred)
+        ctx.write_csv("history", history)
+        ctx.write_csv("predictions", _prediction_rows(data, pred))
+        ctx.save_artifact("model", predictor, factory="predictor", config=predictor.config,
+                          description=f"ZetaGCN ({cfg.target} target, best validation epoch {best['epoch'] + 1} of "
+                                      f"{cfg.epochs}) on zeros {first}..{first + cfg.n_zeros - 1}")
+        results: dict[str, Any] = {
+            "metrics": metrics, "spacing_law": cfg.spacing_law, "graph": cfg.graph, "train_seconds": seconds,
+            "nodes_per_second": _throughput(history, seconds), "final_loss": history[-1] if history else {},
+            "validation": {**best, "zeros": [int(data.n[data.n_train]), int(data.n[data.n_val - 1])]
+                           if data.n_val > data.n_train else []},
+            "test_zeros": [int(data.n[data.n_val]), int(data.n[data.n_fit - 1])],
+        }
+        if cfg.ablation:
+            other = "random" if cfg.graph == "adelic" else "adelic"
+            data_b = prepare(zeros, cfg.n_zeros, target=cfg.target, primes=cfg.primes, graph=other, lags=cfg.lags,
+                             seed=ctx.seed, first_index=first)
+            model_b, _, _, _ = fit(ctx, cfg, data_b, name=f"ablation_{other}")
+            pred_b = ZetaPredictor.from_training(model_b, data_b, cfg.hidden).predict_raw(zeros=zeros)
+            results["ablation"] = {"graph": other, "metrics": evaluate(data_b, pred_b)}
+        draw_figures(ctx, data, pred)
+        ctx.save_figure(validation_figure(history, best["epoch"]), "validation")
     results["headline"] = _headline(cfg, metrics, results.get("ablation"))
     return results
+
+
+def _prediction_rows(data: Any, pred: np.ndarray) -> list[dict[str, float]]:
+    """``index, true, predicted, baseline`` of zeros N+1..N+k (spacing target: of the spacings s_n)."""
+    sl = slice(data.n_fit, data.n.size)
+    if data.target == "spacing":
+        true, predicted, baseline = data.s_true[sl], pred[sl], np.ones(sl.stop - sl.start)
+    else:
+        true, baseline = data.t[sl], data.t_smooth[sl]
+        predicted = pred[sl] if data.target == "ordinate" else data.t_smooth[sl] + pred[sl] / data.rho[sl]
+    return [{"index": int(i), "true": float(a), "predicted": float(b), "baseline": float(c)}
+            for i, a, b, c in zip(data.n[sl], true, predicted, baseline, strict=True)]
 
 
 def _throughput(history: list[dict[str, float]], seconds: float) -> float:
@@ -138,23 +175,23 @@ def _throughput(history: list[dict[str, float]], seconds: float) -> float:
 
 def _headline(cfg: Any, m: dict[str, Any], ablation: dict[str, Any] | None) -> dict[str, Any]:
     if cfg.target == "spacing":
-        head = {"val spacing RMSE model": m["val_spacing_model_rmse"],
-                "val spacing RMSE linear(prev 10)": m["val_spacing_baseline_linear_prev10"],
-                "val spacing RMSE const 1": m["val_spacing_baseline_const1"]}
-        matched = [k for k in m if k.startswith("val_spacing_baseline_linear_prev") and k != "val_spacing_baseline_linear_prev10"]
+        head = {"test spacing RMSE model": m["test_spacing_model_rmse"],
+                "test spacing RMSE linear(prev 10)": m["test_spacing_baseline_linear_prev10"],
+                "test spacing RMSE const 1": m["test_spacing_baseline_const1"]}
+        matched = [k for k in m if k.startswith("test_spacing_baseline_linear_prev") and k != "test_spacing_baseline_linear_prev10"]
         if matched:
-            head[f"val spacing RMSE linear(prev {matched[0].rsplit('prev', 1)[1]}, same reach)"] = m[matched[0]]
-        key = "val_spacing_model_rmse"
+            head[f"test spacing RMSE linear(prev {matched[0].rsplit('prev', 1)[1]}, same reach)"] = m[matched[0]]
+        key = "test_spacing_model_rmse"
     else:
-        head = {"val RMSE model (mean spacings)": m["val_model_rmse"],
-                "val RMSE RvM baseline": m["val_baseline_rmse"],
-                "val max err model": m["val_model_max"], "val max err baseline": m["val_baseline_max"]}
+        head = {"test RMSE model (mean spacings)": m["test_model_rmse"],
+                "test RMSE RvM baseline": m["test_baseline_rmse"],
+                "test max err model": m["test_model_max"], "test max err baseline": m["test_baseline_max"]}
         if "future_model_rmse" in m:
             head["N+1..N+k RMSE model"] = m["future_model_rmse"]
             head["N+1..N+k RMSE baseline"] = m["future_baseline_rmse"]
-        key = "val_model_rmse"
-    head["KS pred spacings vs GUE"] = m["val_ks_pred_vs_gue"]
-    head["KS true spacings vs GUE"] = m["val_ks_true_vs_gue"]
+        key = "test_model_rmse"
+    head["KS pred spacings vs GUE"] = m["test_ks_pred_vs_gue"]
+    head["KS true spacings vs GUE"] = m["test_ks_true_vs_gue"]
     if ablation is not None:
-        head[f"val RMSE {ablation['graph']} edges"] = ablation["metrics"][key]
+        head[f"test RMSE {ablation['graph']} edges"] = ablation["metrics"][key]
     return head

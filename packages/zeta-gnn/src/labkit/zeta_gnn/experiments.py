@@ -1,4 +1,4 @@
-"""Experiment declarations of zeta-gnn (light: no torch or flint at import; the work lives in _runs*)."""
+"""Experiment declarations of zeta-gnn (light: no torch or flint at import; bodies in ``_run_<name>.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from labkit.core import ConfigError, Experiment, RunContext, option
 
-__all__ = ["Statistics", "StatisticsConfig", "Train", "TrainConfig", "Zeros", "ZerosConfig"]
+__all__ = ["StatisticsConfig", "StatisticsExperiment", "TrainConfig", "TrainExperiment", "ZerosConfig", "ZerosExperiment"]
 
 _LAWS = ("empirical", "bogomolny", "gaudin", "wigner")
 
@@ -16,7 +16,8 @@ _LAWS = ("empirical", "bogomolny", "gaudin", "wigner")
 class TrainConfig:
     """Configuration of ``zeta-gnn:train``."""
 
-    n_zeros: int = option(10_000, help="N: zeros 1..N are used; first 90% train, last 10% validate", min=2)
+    n_zeros: int = option(10_000, help="N: zeros 1..N are used; first 80% train, next 10% validate (best epoch), last 10% test",
+                          min=2)
     predict_k: int = option(100, help="then predict zeros N+1..N+k", min=0)
     target: str = option("residual", help="residual over the smooth baseline, raw ordinate, or next spacing",
                          choices=("residual", "ordinate", "spacing"))
@@ -26,7 +27,7 @@ class TrainConfig:
     hidden: int = option(128, help="hidden width of the MLP and GCN layers", min=1)
     epochs: int = option(200, help="training epochs", min=1)
     lr: float = option(3e-3, help="learning rate", min=0.0, min_inclusive=False)
-    optimizer: str = option("adam", help="optimizer", choices=("adam", "qimad"))
+    optimizer: str = option("adam", help="a registered optimizer: adam, adamw, sgd (core), qimad (labkit-qimad)")
     batching: str = option("full", help="full batch, or Cluster-GCN batches from METIS / contiguous blocks",
                            choices=("full", "metis", "contiguous"))
     n_parts: int = option(64, help="clusters for Cluster-GCN", min=1)
@@ -43,6 +44,8 @@ class TrainConfig:
     backend: str = option("auto", help="zero backend", choices=("auto", "flint", "mpmath"))
     cache_dir: str | None = option(None, help="zeros cache folder (default $LABKIT_ZETA_CACHE or user cache)")
     data_path: str | None = option(None, help="read zeros from this text table (one ordinate a line)")
+    data_first_index: int | None = option(None, help="zero index of the table's first line (default: it must be zero 1)",
+                                          min=1)
 
     def validate(self) -> None:
         """Cross-field checks."""
@@ -58,11 +61,12 @@ class TrainConfig:
             raise ConfigError("primes", f"must be distinct primes >= 2, got {self.primes}")
 
 
-class Train(Experiment):
+class TrainExperiment(Experiment[TrainConfig]):
     """Flagship: the adelic GCN on zeta zeros, extrapolated and compared with the smooth baseline."""
 
     name = "train"
-    summary = "Train the adelic GCN on zeros 1..N, validate on the last 10%, predict N+1..N+k, vs the RvM baseline."
+    summary = ("Train the adelic GCN on zeros 1..N (80% train, 10% validation picks the best epoch, 10% test), "
+               "predict N+1..N+k, vs the RvM baseline; saves the model.")
     config_class = TrainConfig
     presets = {
         "quick": {"n_zeros": 5000, "epochs": 60, "hidden": 64, "w_rg": 0.1, "ablation": True,
@@ -75,7 +79,14 @@ class Train(Experiment):
     }
     flagship = True
 
-    def run(self, ctx: RunContext) -> dict[str, Any]:
+    def estimate_memory(self, config: TrainConfig) -> int:
+        """Edge lists (int64 + weights), one batch's float32 GCN messages with gradients, node activations."""
+        nodes = config.n_zeros + config.predict_k + 1
+        edges = nodes * (3 + 2 * len(config.primes))  # self loop, +-1 and +-p neighbours
+        share = 1.0 if config.batching == "full" else min(1.0, config.clusters_per_batch / config.n_parts)
+        return int(48 * edges + share * 12 * edges * config.hidden + 48 * nodes * config.hidden)
+
+    def run(self, ctx: RunContext[TrainConfig]) -> dict[str, Any]:
         """See :func:`labkit.zeta_gnn._run_train.run_train`."""
         from labkit.zeta_gnn._run_train import run_train
 
@@ -96,7 +107,7 @@ class ZerosConfig:
     check_mpmath: int = option(3, help="cross-check this many zeros against mpmath", min=0)
 
 
-class Zeros(Experiment):
+class ZerosExperiment(Experiment[ZerosConfig]):
     """Generate (and cache) a range of zeros, cross-checked against mpmath."""
 
     name = "zeros"
@@ -104,9 +115,9 @@ class Zeros(Experiment):
     config_class = ZerosConfig
     presets = {"quick": {"start": 20_001, "count": 200, "chunk_size": 100, "check_mpmath": 2}}
 
-    def run(self, ctx: RunContext) -> dict[str, Any]:
-        """See :func:`labkit.zeta_gnn._run_misc.run_zeros`."""
-        from labkit.zeta_gnn._run_misc import run_zeros
+    def run(self, ctx: RunContext[ZerosConfig]) -> dict[str, Any]:
+        """See :func:`labkit.zeta_gnn._run_zeros.run_zeros`."""
+        from labkit.zeta_gnn._run_zeros import run_zeros
 
         return run_zeros(ctx)
 
@@ -122,7 +133,7 @@ class StatisticsConfig:
     data_path: str | None = option(None, help="read zeros from this text table instead")
 
 
-class Statistics(Experiment):
+class StatisticsExperiment(Experiment[StatisticsConfig]):
     """Spacing, spacing-ratio and pair-correlation statistics of true zeros vs GUE laws (Odlyzko-style check)."""
 
     name = "statistics"
@@ -130,8 +141,8 @@ class Statistics(Experiment):
     config_class = StatisticsConfig
     presets = {"quick": {"count": 5000}}
 
-    def run(self, ctx: RunContext) -> dict[str, Any]:
-        """See :func:`labkit.zeta_gnn._run_misc.run_statistics`."""
-        from labkit.zeta_gnn._run_misc import run_statistics
+    def run(self, ctx: RunContext[StatisticsConfig]) -> dict[str, Any]:
+        """See :func:`labkit.zeta_gnn._run_statistics.run_statistics`."""
+        from labkit.zeta_gnn._run_statistics import run_statistics
 
         return run_statistics(ctx)

@@ -10,9 +10,9 @@ from labkit.core import hookimpl
 @hookimpl
 def labkit_experiments() -> list[Any]:
     """train (flagship), zeros, statistics."""
-    from labkit.zeta_gnn.experiments import Statistics, Train, Zeros
+    from labkit.zeta_gnn.experiments import StatisticsExperiment, TrainExperiment, ZerosExperiment
 
-    return [Train, Zeros, Statistics]
+    return [TrainExperiment, ZerosExperiment, StatisticsExperiment]
 
 
 @hookimpl
@@ -23,8 +23,12 @@ def labkit_simulators() -> dict[str, Any]:
 
 @hookimpl
 def labkit_models() -> dict[str, Any]:
-    """The MLP + 2×GCNConv model."""
-    return {"zeta_gcn": "labkit.zeta_gnn.model:ZetaGCN"}
+    """Rebuild factories ``factory(config, tensors)``: the trained predictor (artifact ``model`` of
+    ``train``) and the bare MLP + 2×GCNConv network (config ``in_features``, ``hidden``)."""
+    from labkit.core import state_dict_factory
+
+    return {"predictor": "labkit.zeta_gnn.predictor:predictor_factory",
+            "zeta_gcn": state_dict_factory("labkit.zeta_gnn.model:ZetaGCN")}
 
 
 @hookimpl

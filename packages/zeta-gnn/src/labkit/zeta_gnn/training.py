@@ -14,15 +14,20 @@ from labkit.zeta_gnn.graph import adelic_edges, causal, coarsen, gcn_norm, rando
 from labkit.zeta_gnn.losses import SpacingLoss
 from labkit.zeta_gnn.model import TARGETS, index_features, spacing_features
 
-__all__ = ["ZetaData", "evaluate", "make_optimizer", "predict", "prepare", "sparse_adjacency", "train_epoch"]
+__all__ = ["ZetaData", "evaluate", "node_inputs", "predict", "prepare", "sparse_adjacency", "train_epoch", "validation_loss"]
 
 
 @dataclass
 class ZetaData:
-    """Everything one training run needs, as numpy arrays over the nodes (zero indices 1..)."""
+    """Everything one training run needs, as numpy arrays over the nodes (zero indices first_index..).
+
+    Blocks of 1..N (N = ``n_fit``): ``[0, n_train)`` train, ``[n_train, n_val)`` validation (picks the
+    best epoch, never reported), ``[n_val, n_fit)`` test (the reported figures), ``[n_fit, end)``
+    the predicted zeros N+1..N+k.
+    """
 
     target: str
-    n: np.ndarray            # 1-based zero index of each node
+    n: np.ndarray            # zero index of each node (1-based: first_index, first_index + 1, ...)
     t: np.ndarray            # true ordinate t_n (spacing mode: t_n of the spacing's left end)
     y_raw: np.ndarray        # target in natural units (ordinate, residual in mean spacings, or spacing)
     x: np.ndarray            # features, float32
@@ -30,17 +35,26 @@ class ZetaData:
     rho: np.ndarray          # local density at t̃_n (unfolds predicted spacings)
     edge_index: np.ndarray
     edge_weight: np.ndarray
-    n_train: int             # nodes [0, n_train) train; [n_train, n_fit) validate; [n_fit, end) predict
+    n_train: int
+    n_val: int
     n_fit: int
     mu: float                # y = (y_raw - mu)/sd on the train nodes
     sd: float
     s_true: np.ndarray       # true unfolded spacings s_i between zero i and i+1
     primes: tuple[int, ...]
+    graph: str = "adelic"
+    lags: int = 10
+    graph_seed: int = 0
 
     @property
     def y(self) -> np.ndarray:
         """Standardised target."""
         return ((self.y_raw - self.mu) / self.sd).astype(np.float32)
+
+    @property
+    def first_index(self) -> int:
+        """Zero index of the first node."""
+        return int(self.n[0])
 
     def to_ordinate(self, pred_raw: torch.Tensor, idx: torch.Tensor | slice) -> torch.Tensor:
         """Map raw predictions of nodes ``idx`` to ordinates (differentiable); spacing mode: unused."""
@@ -51,53 +65,62 @@ class ZetaData:
         return ts + pred_raw / r
 
 
-def prepare(zeros: np.ndarray, n_fit: int, *, target: str = "residual", primes: Sequence[int] = (2, 3, 5, 7, 11),
-            graph: str = "adelic", lags: int = 10, train_fraction: float = 0.9, seed: int = 0) -> ZetaData:
-    """Build features, targets and the graph from ``zeros`` = t_1..t_{N+k} (N = ``n_fit``)."""
-    if target not in TARGETS:
-        raise ValueError(f"target: must be one of {TARGETS}, got {target!r}")
-    if n_fit < 2:
-        raise ValueError(f"n_zeros: training needs N >= 2 zeros, got {n_fit}")
-    zeros = np.asarray(zeros, dtype=np.float64)
-    if zeros.size < n_fit or not np.all(np.isfinite(zeros)):
-        raise ValueError(f"zeros: need {n_fit} finite ordinates, got {zeros.size}")
-    s_all = unfolded_spacings(zeros)
+def node_inputs(n: np.ndarray, *, target: str, primes: Sequence[int], graph: str, lags: int, n_max: float,
+                seed: int, spacings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features (float32), edges and GCN edge weights of the nodes with zero indices ``n``.
+
+    ``residual``/``ordinate``: the features depend on the index only. ``spacing``: node i holds the
+    ``lags`` unfolded ``spacings`` before it, on causal edges. Shared by training and by
+    :class:`labkit.zeta_gnn.predictor.ZetaPredictor`, so a loaded model sees the same inputs.
+    """
     if target == "spacing":
-        t = zeros[:-1]
-        n = np.arange(1, t.size + 1, dtype=np.float64)
-        y_raw, x = s_all, spacing_features(s_all, lags, n, n_fit)
+        if spacings is None:
+            raise ValueError("target 'spacing': the features are the previous true spacings; give spacings")
+        x = spacing_features(spacings, lags, n, n_max)
     else:
-        t = zeros
-        n = np.arange(1, t.size + 1, dtype=np.float64)
-        ts = smooth_zeros(n)
-        y_raw = t if target == "ordinate" else (t - ts) * density(ts)
-        x = index_features(n, primes, n_fit)
-    n_nodes = t.size
-    n_fit_nodes = min(n_fit, n_nodes)
-    n_train = max(1, round(train_fraction * n_fit_nodes))
+        x = index_features(n, primes, n_max)
     if graph == "adelic":
-        ei = adelic_edges(n_nodes, primes)
+        ei = adelic_edges(n.size, primes)
     elif graph == "random":
-        ei = random_matched_edges(n_nodes, primes, seed=seed)
+        ei = random_matched_edges(n.size, primes, seed=seed)
     else:
         raise ValueError(f"graph: must be 'adelic' or 'random', got {graph!r}")
     if target == "spacing":
         ei = causal(ei)  # node i's features hold s_{<i}; a later neighbour would leak s_i
+    return x.astype(np.float32), ei, gcn_norm(ei, n.size)
+
+
+def prepare(zeros: np.ndarray, n_fit: int, *, target: str = "residual", primes: Sequence[int] = (2, 3, 5, 7, 11),
+            graph: str = "adelic", lags: int = 10, train_fraction: float = 0.8, val_fraction: float = 0.1,
+            seed: int = 0, first_index: int = 1) -> ZetaData:
+    """Build features, targets and the graph from ``zeros`` = t_K..t_{K+N+k-1} (K = ``first_index``, N = ``n_fit``).
+
+    The first ``train_fraction`` of the N fitted zeros train, the next ``val_fraction`` validate
+    (model selection), the rest test.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target: must be one of {TARGETS}, got {target!r}")
+    if n_fit < 2:
+        raise ValueError(f"n_zeros: training needs N >= 2 zeros, got {n_fit}")
+    if first_index < 1:
+        raise ValueError(f"first_index: zero indices start at 1, got {first_index}")
+    zeros = np.asarray(zeros, dtype=np.float64)
+    if zeros.size < n_fit or not np.all(np.isfinite(zeros)):
+        raise ValueError(f"zeros: need {n_fit} finite ordinates, got {zeros.size}")
+    s_all = unfolded_spacings(zeros)
+    t = zeros[:-1] if target == "spacing" else zeros
+    n = np.arange(first_index, first_index + t.size, dtype=np.float64)
+    n_fit_nodes = min(n_fit, t.size)
+    n_max = float(first_index + n_fit - 1)
+    x, ei, ew = node_inputs(n, target=target, primes=primes, graph=graph, lags=lags, n_max=n_max, seed=seed,
+                            spacings=s_all)
     ts = smooth_zeros(n)
+    y_raw = s_all if target == "spacing" else t if target == "ordinate" else (t - ts) * density(ts)
+    n_train = max(1, round(train_fraction * n_fit_nodes))
+    n_val = min(n_fit_nodes, max(n_train, round((train_fraction + val_fraction) * n_fit_nodes)))
     mu, sd = float(y_raw[:n_train].mean()), float(y_raw[:n_train].std() or 1.0)
-    return ZetaData(target, n, t, y_raw, x.astype(np.float32), ts, density(ts), ei, gcn_norm(ei, n_nodes),
-                    n_train, n_fit_nodes, mu, sd, s_all, tuple(primes))
-
-
-def make_optimizer(model: torch.nn.Module, name: str, lr: float, total_steps: int, seed: int) -> torch.optim.Optimizer:
-    """Adam, or QIMAD from labkit.qimad (a closure-driven swarm optimizer)."""
-    if name == "adam":
-        return torch.optim.Adam(model.parameters(), lr=lr)
-    if name == "qimad":
-        from labkit.qimad import QIMADTorch
-
-        return QIMADTorch(model.parameters(), num_agents=4, eta=lr, seed=seed, total_steps=total_steps)
-    raise ValueError(f"optimizer: must be 'adam' or 'qimad', got {name!r}")
+    return ZetaData(target, n, t, y_raw, x, ts, density(ts), ei, ew, n_train, n_val, n_fit_nodes, mu, sd, s_all,
+                    tuple(primes), graph, lags, seed)
 
 
 def sparse_adjacency(ei: np.ndarray, ew: np.ndarray, n: int, device: str) -> torch.Tensor:
@@ -152,7 +175,7 @@ def _rg_penalty(model, data: ZetaData, out: torch.Tensor, device: str) -> torch.
     if device not in cache:  # the coarse graph and its features are fixed: build them once
         cei, n_c = coarsen(data.edge_index, n_nodes, 2)
         centre = (data.n[0::2] + np.r_[data.n[1::2], data.n[-1:]][:n_c]) / 2.0
-        xc = torch.from_numpy(index_features(centre, data.primes, float(data.n_fit)).astype(np.float32)).to(device)
+        xc = torch.from_numpy(index_features(centre, data.primes, float(data.n[data.n_fit - 1])).astype(np.float32)).to(device)
         cache[device] = (xc, sparse_adjacency(cei, gcn_norm(cei, n_c), n_c, device))
     oc = model(*cache[device])
     pad = torch.cat([out, out[-1:]]) if n_nodes % 2 else out
@@ -211,15 +234,26 @@ def predict(model: torch.nn.Module, data: ZetaData, device: str) -> np.ndarray:
     return (data.mu + data.sd * out.double()).cpu().numpy()
 
 
+@torch.no_grad()
+def validation_loss(model: torch.nn.Module, data: ZetaData, device: str) -> float:
+    """MSE of the standardised target on the validation block (full graph, eval mode); NaN if it is empty."""
+    if data.n_val <= data.n_train:
+        return float("nan")
+    model.eval()
+    out = model(torch.from_numpy(data.x).to(device), _full_adjacency(data, device))[data.n_train : data.n_val]
+    target = torch.from_numpy(data.y[data.n_train : data.n_val]).to(device)
+    return float(torch.mean((out - target) ** 2))
+
+
 def _err_stats(e: np.ndarray, prefix: str) -> dict[str, float]:
     return {f"{prefix}_rmse": float(np.sqrt(np.mean(e**2))), f"{prefix}_max": float(np.max(np.abs(e)))}
 
 
 def evaluate(data: ZetaData, pred_raw: np.ndarray) -> dict[str, object]:
-    """Model vs baselines on the validation block and on the k predicted zeros, in mean spacings."""
+    """Model vs baselines on the test block and on the k predicted zeros, in mean spacings."""
     from labkit.zeta_gnn.spectral import ks_distance, spacing_law
 
-    blocks = {"val": slice(data.n_train, data.n_fit), "future": slice(data.n_fit, data.n.size)}
+    blocks = {"test": slice(data.n_val, data.n_fit), "future": slice(data.n_fit, data.n.size)}
     out: dict[str, object] = {"target": data.target}
     s_train = data.s_true[: data.n_train - 1]
     gaudin = spacing_law("gaudin")

@@ -1,0 +1,3 @@
+"""A plugin that ends the interpreter at import (SystemExit), which must not end labkit."""
+
+raise SystemExit(0)
