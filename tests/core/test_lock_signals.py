@@ -21,8 +21,11 @@ def _env(plugin_site: Path) -> dict[str, str]:
 
 
 def _start(plugin_site: Path, cwd: Path, *args: str) -> subprocess.Popen[str]:
+    # a suite started in the background (`cmd &` in a script) inherits SIGINT ignored, and Python keeps
+    # it ignored: give the run the default disposition a user's terminal gives it
     return subprocess.Popen([sys.executable, "-m", "labkit.core.cli", "run", *args], cwd=cwd, env=_env(plugin_site),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _run(plugin_site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).parents[2]
 
 
@@ -41,13 +39,3 @@ def test_qimad_does_not_depend_on_core():
     deps = tomllib.loads((ROOT / "packages/qimad/pyproject.toml").read_text())["project"]["dependencies"]
     assert not any(d.startswith("labkit") for d in deps), deps
 
-
-@pytest.mark.slow
-def test_built_core_wheel_has_no_namespace_init(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
-                    str(ROOT / "packages/core")], check=True, capture_output=True)
-    import zipfile
-
-    (wheel,) = tmp_path.glob("labkit_core-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "labkit/core/__init__.py" in names and "labkit/__init__.py" not in names

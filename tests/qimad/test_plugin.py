@@ -27,11 +27,7 @@ def test_registry_offers_optimizer_and_flagship():
     assert registry.flagships()["qimad"].experiment.name == "compare"
 
 
-def test_plugin_and_experiments_modules_do_not_import_torch_and_package_does_not_import_core():
-    code = ("import sys; import labkit.qimad.plugin, labkit.qimad.experiments; "
-            "assert 'torch' not in sys.modules, 'torch imported'; "
-            "from labkit.qimad import QIMADTorch; assert 'torch' in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)
+def test_package_does_not_import_core():
     code = "import sys, labkit.qimad, labkit.qimad.study; assert 'labkit.core' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 
@@ -41,9 +38,3 @@ def test_ebm_small(labkit_run):
     assert res["mala_max_rel_cov_err"] < 0.1
     assert res["ula_analytic_bias"] < 0.01 and res["ula_step"] == 0.01  # ULA's own small step, not MALA's
     assert 0 <= res["ising_inpaint_error"] <= 1
-
-
-def test_plugin_import_does_not_load_jax():
-    code = "import sys, labkit.son_qttn.plugin, labkit.son_qttn.experiments; print('jax' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

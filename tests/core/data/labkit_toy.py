@@ -28,6 +28,7 @@ class Accumulate(Experiment):
     config_class = AccumulateConfig
     presets = {"quick": {"steps": 5, "delay": 0.0}}
     flagship = True
+    optional_baselines = {"exact": "labkit_toy_exact"}  # a module this distribution does not ship
 
     def estimate_memory(self, config):
         return config.buffer_mb * 2**20
@@ -44,7 +45,12 @@ class Accumulate(Experiment):
             time.sleep(cfg.delay)
             history.append(float(np.random.standard_normal() * cfg.scale))
         total = float(np.sum(history)) if cfg.mode == "sum" else float(np.max(history))
-        return {"headline": {"total": total, "steps": len(history)}, "history": history}
+        headline = {"total": total, "steps": len(history)}
+        if "exact" not in ctx.skipped_baselines:
+            from labkit_toy_exact import exact_total
+
+            headline["exact_total"] = exact_total(history)
+        return {"headline": headline, "history": history}
 
 
 class Fails(Experiment):

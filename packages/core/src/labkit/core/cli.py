@@ -126,6 +126,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         exp = entry.experiment
         flag = " (flagship)" if exp.flagship else ""
         console.print(f"\n[bold]{entry.full_name}[/bold]{flag}: {exp.summary}", highlight=False)
+        skipped = exp.skipped_baselines()
+        for baseline, module in sorted(exp.optional_baselines.items()):
+            state = "missing: this baseline is skipped" if baseline in skipped else "installed"
+            console.print(f"  optional baseline {baseline}: needs {module} ({state})", highlight=False)
         table = Table(show_header=True)
         for column in ("field", "type", "default", "allowed", "help"):
             table.add_column(column, overflow="fold")

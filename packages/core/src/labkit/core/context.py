@@ -47,6 +47,8 @@ class RunContext(Generic[ConfigT]):
     registry: PluginRegistry | None = field(default=None, repr=False)
     rank: int = 0
     world_size: int = 1
+    skipped_baselines: tuple[str, ...] = ()
+    """Optional baselines dropped because their dependency is absent (see ``Experiment.optional_baselines``)."""
     _loops: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     _elapsed_before: float = field(default=0.0, repr=False)
     _session_start: float = field(default_factory=time.perf_counter, repr=False)

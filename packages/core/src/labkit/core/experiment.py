@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import importlib.util
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -46,10 +47,33 @@ class Experiment(abc.ABC, Generic[ConfigT]):
     config_class: ClassVar[type[Any]]
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     flagship: ClassVar[bool] = False
+    optional_baselines: ClassVar[Mapping[str, str]] = {}
+    """Baselines that need an optional dependency: baseline name -> the module it imports.
+
+    The runner drops a baseline whose module is not installed (``ctx.skipped_baselines``), says so
+    at the start of the log and lists it under ``skipped_baselines`` in ``results.json``.
+    """
+    framework: ClassVar[str | None] = None
+    """``"torch"`` or ``"jax"`` when the experiment computes in one framework: ``--device`` is then
+    resolved through that framework's devices alone (None: whichever is installed)."""
 
     @abc.abstractmethod
     def run(self, ctx: RunContext[ConfigT]) -> dict[str, Any]:
         """Do the work and return JSON-able results; put headline figures under ``"headline"``."""
+
+    def skipped_baselines(self) -> dict[str, str]:
+        """The optional baselines whose module is not installed here, with that module's name.
+
+        Example:
+            >>> class Probe(Experiment):
+            ...     name, config_class = "probe", object
+            ...     optional_baselines = {"ref": "no_such_module_here", "numpy-ref": "numpy"}
+            ...     def run(self, ctx):
+            ...         return {}
+            >>> Probe().skipped_baselines()
+            {'ref': 'no_such_module_here'}
+        """
+        return {name: module for name, module in sorted(self.optional_baselines.items()) if not _importable(module)}
 
     def estimate_memory(self, config: Any) -> int | None:
         """Peak memory in bytes that :meth:`run` needs with ``config`` (None: no estimate).
@@ -87,3 +111,10 @@ class Experiment(abc.ABC, Generic[ConfigT]):
         if file_values:
             layers.append(file_values)
         return build_config(self.config_class, layers=layers, overrides=overrides)
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module with no spec
+        return False

@@ -91,7 +91,7 @@ def run_experiment(
     _refuse(state, resume, force, fresh_if_unstarted, locked=False)
     if not (resume and state.has_config):  # a resumed run is checked with the config it keeps
         experiment.check_world_size(config, world_size)
-    resolved_device = resolve_device(device)
+    resolved_device = resolve_device(device, framework=experiment.framework)
     if not state.has_config or force:
         check_memory(full_name, experiment.estimate_memory(config))
     if check_only:
@@ -249,9 +249,13 @@ def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None,
     progress.pop("error", None)
     atomic_write_json(out / "progress.json", progress)
     log.info("%s %s in %s (seed %d, device %s, preset %s)", "resuming" if resume else "starting", entry.full_name, out, seed, device, preset)
+    skipped = entry.experiment.skipped_baselines()
+    for baseline, module in skipped.items():
+        log.warning("baseline %r skipped: its optional dependency %r is not installed", baseline, module)
     seed_everything(seed)
     ctx = RunContext(config=config, out_dir=out, seed=seed, device=device, log=log, preset=preset, resume=resume,
-                     plugin=entry.plugin, experiment=entry.full_name, registry=registry, world_size=world_size)
+                     plugin=entry.plugin, experiment=entry.full_name, registry=registry, world_size=world_size,
+                     skipped_baselines=tuple(skipped))
     if world_size > 1:
         from labkit.core.distributed import announce
 
@@ -264,13 +268,15 @@ def _execute(entry: ExperimentEntry, config: Any, out: Path, preset: str | None,
             raise TypeError(f"{entry.full_name}: run() must return a dict of results, got {type(results).__name__}")
         wall = ctx.elapsed_s
         headline = dict(results.get("headline", {}))
-        # the csv first and results.json last: a run is complete when, and only when, results.json exists
+        # the csv first, then results.json: a run is complete when, and only when, results.json exists;
+        # progress says "completed" only after it, so a reader never sees that status without the results
         ctx.write_csv("results", [{"metric": k, "value": v} for k, v in headline.items()])
-        _finish_progress(out, "completed", None)
         atomic_write_json(out / "results.json", {
             "experiment": entry.full_name, "status": "completed", "preset": preset, "seed": seed, "device": device,
-            "wall_time_s": wall, "world_size": world_size, "config": config_to_dict(config), "results": results,
+            "wall_time_s": wall, "world_size": world_size, "config": config_to_dict(config), "skipped_baselines": list(skipped),
+            "results": results,
         })
+        _finish_progress(out, "completed", None)
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
         status = "interrupted" if interrupted else "failed"

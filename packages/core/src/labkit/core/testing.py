@@ -6,10 +6,19 @@ Fixtures:
     ``labkit_device`` ``cpu`` unless ``--labkit-device cuda`` is given
     ``labkit_run``    runs an experiment through the real runner and returns its results dict
 
-Helper:
+Helpers:
     :func:`write_plugin_distribution` installs a tiny plugin distribution into a folder
     (a real ``.dist-info`` with an ``entry_points.txt``), so discovery can be tested through
     genuine entry points by putting that folder on ``sys.path``/``PYTHONPATH``.
+
+    :func:`conformance_test` is the conformance suite for plugin authors (see
+    :mod:`labkit.core.conformance`). It is opt-in: nothing runs in a pytest session until a test
+    module of yours assigns it::
+
+        from labkit.core.testing import conformance_test
+
+        test_labkit_conformance = conformance_test()            # every installed plugin
+        test_my_plugin = conformance_test(plugins=["my-plugin"])  # or only yours
 """
 
 from __future__ import annotations
@@ -110,3 +119,26 @@ def write_plugin_distribution(
     (info / "entry_points.txt").write_text(f"[{group}]\n{entry_point} = {module}\n")
     (info / "RECORD").write_text("")
     return info
+
+
+def conformance_test(plugins: Sequence[str] | None = None, *, core: bool = True) -> Callable[[str, str], None]:
+    """A pytest test function, parametrized over (plugin, check), that runs the conformance checks.
+
+    ``plugins``: the plugin (entry point) names to check; default every installed one. ``core``:
+    include labkit-core's own import-graph check. Assign the result to a ``test_*`` name in a test module.
+    """
+    from labkit.core import conformance
+    from labkit.core.plugins import PluginRegistry
+
+    registry = PluginRegistry.discover()
+    chosen = [(t, c) for t, c in conformance.cases(registry)
+              if (t == conformance.CORE and core) or (t != conformance.CORE and (plugins is None or t in plugins))]
+    if plugins is not None:
+        chosen += [(p, c) for p in plugins if p not in registry.plugins for c in conformance.PLUGIN_CHECKS]
+
+    @pytest.mark.parametrize(("target", "check_name"), chosen, ids=[f"{t}-{c}" for t, c in chosen])
+    def test_conformance(target: str, check_name: str) -> None:
+        problems = conformance.check(target, check_name)
+        assert not problems, "\n".join(problems)
+
+    return test_conformance

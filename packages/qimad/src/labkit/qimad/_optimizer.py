@@ -32,6 +32,25 @@ _STAGNATION = 3  # tunnelling is allowed once an agent has not improved for more
 _NO_ROWS = torch.empty(0, dtype=torch.int64)
 
 
+class _ParamGroup(dict[str, Any]):
+    """A param group whose ``eta`` and ``lr`` are one value: writing either (a scheduler writes ``lr``) sets both."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key in ("eta", "lr"):
+            super().__setitem__("eta", value)
+            key = "lr"
+        super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
 class QIMADTorch(Optimizer):
     """Quantum-inspired multi-agent descent: a swarm of RMSProp agents coupled by Bloch-state fidelities.
 
@@ -42,6 +61,11 @@ class QIMADTorch(Optimizer):
     neighbours and, when it stagnates, a temperature-scaled tunnelling jump. Afterwards the model holds
     the best weights found and ``step`` returns their loss. With one agent it is exactly
     ``torch.optim.RMSprop(lr=eta, alpha=0.99, eps=1e-8)`` on the agent's weights.
+
+    The tunnelling jump has standard deviation ``(0.8 * mean|theta| + 0.1) * T``, with mean|theta| over
+    all of the agent's weights (one scale per agent), where the original algorithm scales per tensor.
+    ``lr`` and ``eta`` are one value in every param group: a ``torch.optim.lr_scheduler`` writing
+    ``lr`` moves ``eta`` too.
 
     >>> model = torch.nn.Linear(3, 1)
     >>> x, y = torch.randn(16, 3), torch.randn(16, 1)
@@ -124,7 +148,7 @@ class QIMADTorch(Optimizer):
         elif "eta" in param_group:
             param_group["lr"] = param_group["eta"]
         _state.check_rate("eta", param_group.get("eta", self.defaults.get("eta", 0.0)))
-        super().add_param_group(param_group)
+        super().add_param_group(_ParamGroup(param_group))
         buf = build_group(self.param_groups[-1]["params"], self.num_agents)
         self._buffers.append(buf)
         for j, p in enumerate(buf.params):  # per-parameter views, the familiar optimizer.state[p] layout
@@ -132,9 +156,7 @@ class QIMADTorch(Optimizer):
                              "grad": buf.param_view(buf.grad, j), "best": buf.param_view(buf.best, j)}
 
     def _eta(self, group: dict[str, Any]) -> float:
-        # lr is what schedulers write; eta mirrors it so either spelling reads the live value
-        group["eta"] = group["lr"]
-        return float(group["lr"])
+        return float(group["lr"])  # a _ParamGroup: eta is the same value
 
     # ------------------------------------------------------------------ evaluation
     def _next_indices(self) -> tuple[list[int], torch.Tensor | None]:

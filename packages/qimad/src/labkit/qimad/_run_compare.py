@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from typing import Any
 
@@ -19,18 +20,13 @@ def run_compare(ctx: RunContext[CompareConfig]) -> dict[str, Any]:
     from labkit.qimad.study import headline, run_method, summarise
 
     cfg = ctx.config
-    if "digits" in cfg.problems:
-        try:
-            import sklearn  # noqa: F401
-        except ImportError as exc:
-            raise LabkitError("problem 'digits' needs scikit-learn (pip install scikit-learn), "
-                              "or leave it out: --set problems=rastrigin,ackley") from exc
-    if "cmaes" in cfg.methods:
-        try:
-            import cma  # noqa: F401
-        except ImportError as exc:
-            raise LabkitError("method 'cmaes' needs pycma (pip install cma), or drop it from methods") from exc
-    items = [(p, s) for p in cfg.problems for s in range(cfg.seeds)]
+    skipped = set(ctx.skipped_baselines)  # optional dependency absent: the runner logged it already
+    problems = [p for p in cfg.problems if p not in skipped]
+    methods = [m for m in cfg.methods if m not in skipped]
+    if not problems or not methods:
+        raise LabkitError("nothing left to compare: the chosen problems/methods all need optional dependencies "
+                          "that are not installed (pip install 'labkit-qimad[compare]')")
+    items = [(p, s) for p in problems for s in range(cfg.seeds)]
     rows: list[dict[str, Any]] = []
     curves: dict[str, np.ndarray] = {}  # "problem.method.seed" -> best loss seen on the problem's grid
 
@@ -45,27 +41,30 @@ def run_compare(ctx: RunContext[CompareConfig]) -> dict[str, Any]:
         seed = ctx.seed * 1000 + s
         problem = make_problem(problem_name, seed, dim=cfg.dim)
         budget = cfg.digits_budget if problem_name == "digits" else cfg.budget
-        for method in cfg.methods:
+        for method in methods:
             recorder = CurveRecorder(budget)
             row = run_method(problem, method, budget, seed, num_agents=cfg.num_agents, curve=recorder)
             row["budget"] = budget
             rows.append(row)
             curves[f"{problem_name}.{method}.{seed}"] = recorder.on_grid()
         ctx.log.info("%s seed %d: %s", problem_name, seed,
-                     ", ".join(f"{r['method']} {r['final_loss']:.4g}" for r in rows[-len(cfg.methods):]))
-    grids = {p: CurveRecorder(cfg.digits_budget if p == "digits" else cfg.budget).grid for p in cfg.problems}
+                     ", ".join(f"{r['method']} {r['final_loss']:.4g}" for r in rows[-len(methods):]))
+    grids = {p: CurveRecorder(cfg.digits_budget if p == "digits" else cfg.budget).grid for p in problems}
     study = Curves(grids, {(p, m, int(sd)): c for key, c in curves.items() for p, m, sd in [key.rsplit(".", 2)]},
-                   cfg.methods)
+                   methods)
     ctx.write_csv("runs", rows)
     summary = summarise(rows)
     for entry in summary:
         entry["median_best_seen"] = study.median_final(entry["problem"], entry["method"])
     ctx.write_csv("summary", summary)
-    _figure(ctx, summary)
-    ctx.save_figure(study.figure(), "curves")
+    if importlib.util.find_spec("matplotlib") is None:  # labkit-qimad alone does not require it
+        ctx.log.warning("no figures: matplotlib is not installed (pip install 'labkit-qimad[compare]')")
+    else:
+        _figure(ctx, summary)
+        ctx.save_figure(study.figure(), "curves")
     ctx.save_artifact("curves", study, factory="compare-curves", kind="dataset", config=study.config(),
-                      description=f"best loss seen vs evaluations: {len(curves)} runs of {', '.join(cfg.methods)} "
-                                  f"on {', '.join(cfg.problems)}")
+                      description=f"best loss seen vs evaluations: {len(curves)} runs of {', '.join(methods)} "
+                                  f"on {', '.join(problems)}")
     return {"headline": headline(summary), "summary": summary, "runs": len(rows),
             "note": "final loss (lower is better) at equal loss/gradient-evaluation budgets; "
                     "digits: full-batch training cross-entropy, test accuracy in summary; "

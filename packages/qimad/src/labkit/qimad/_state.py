@@ -3,7 +3,7 @@
 The swarm-wide state (Bloch angles, losses, stagnation, the generator) lives under the top-level
 key ``"qimad"``, not in per-parameter state: ``torch.optim.Optimizer.load_state_dict`` casts every
 per-parameter tensor to the parameter's dtype, which would silently corrupt a uint8 RNG state.
-The generator state is stored as ``bytes``.
+The generator state is stored as ``bytes`` (built without numpy, which torch does not require).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def state_dict(opt: QIMADTorch, base: dict[str, Any]) -> dict[str, Any]:
     swarm.update({key: getattr(opt, key) for key in _CONFIG})
     swarm.update(
         format=_FORMAT, num_agents=opt.num_agents, step=opt._step_count, pointer=opt._pointer,
-        rng_state=bytes(opt._gen.get_state().numpy().tobytes()), rng_device=str(opt._gen.device),
+        rng_state=bytes(opt._gen.get_state().tolist()), rng_device=str(opt._gen.device),
         tracking=opt._tracking, log={key: list(val) for key, val in opt._log.items()},
     )
     return {"state": state, "param_groups": base["param_groups"], "qimad": swarm}

@@ -48,6 +48,8 @@ class CompareExperiment(Experiment[CompareConfig]):
         "paper": {"seeds": 15, "budget": 8000, "digits_budget": 1600},
     }
     flagship = True
+    # dropped (and listed under skipped_baselines) when labkit-qimad is installed without [compare]
+    optional_baselines = {"cmaes": "cma", "digits": "sklearn"}
 
     def run(self, ctx: RunContext[CompareConfig]) -> dict[str, Any]:
         from labkit.qimad._run_compare import run_compare

@@ -34,13 +34,18 @@ def run_compress(ctx: RunContext[CompressConfig]) -> dict[str, Any]:
                 tt = tt_svd(t, tol=tol)
                 err = float(np.linalg.norm(np.asarray(tt.full()) - t)) / norm
                 rows.append({"method": method, "tol": tol, "n_params": tt.n_params, "rel_error": err,
-                             "bound_holds": err <= tol * (1 + 1e-9), "ranks": "-".join(map(str, tt.ranks))})
+                             "bound_holds": err <= tol * (1 + 1e-9), "ranks": "-".join(map(str, tt.ranks)),
+                             "enlarges": tt.enlarges})
+                if tt.enlarges:
+                    ctx.log.warning("%s at tol %g stores %d numbers for %d: the train is larger than the data "
+                                    "(compression ratio %.2f)", method, tol, tt.n_params, t.size, tt.compression_ratio)
     mat = x.reshape(len(x), -1)
     _u, s, _vt = np.linalg.svd(mat, full_matrices=False)
     tails = np.sqrt(np.maximum(np.cumsum((s**2)[::-1])[::-1], 0.0)) / norm
     for r in range(1, len(s)):
-        rows.append({"method": "svd", "tol": float("nan"), "n_params": r * (mat.shape[0] + mat.shape[1] + 1),
-                     "rel_error": float(tails[r]), "bound_holds": True, "ranks": str(r)})
+        n_params = r * (mat.shape[0] + mat.shape[1] + 1)
+        rows.append({"method": "svd", "tol": float("nan"), "n_params": n_params,
+                     "rel_error": float(tails[r]), "bound_holds": True, "ranks": str(r), "enlarges": n_params > x.size})
     ctx.write_csv("rate_distortion", rows)
     ctx.save_figure(figures.rate_distortion_figure(rows), "rate_distortion")
 
@@ -52,6 +57,7 @@ def run_compress(ctx: RunContext[CompressConfig]) -> dict[str, Any]:
     target = 0.1
     return {
         "headline": {f"{m}_params_at_10pct": params_at(m, target) for m in ("qtt", "tt", "svd")}
-        | {"full_size": int(x.size), "bound_held": all(r["bound_holds"] for r in rows)},
+        | {"full_size": int(x.size), "bound_held": all(r["bound_holds"] for r in rows),
+           "enlarging_points": sum(bool(r["enlarges"]) for r in rows)},
         "rows": rows,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.core import Experiment, RunContext
+from labkit.son_qttn._device import device_scope
 from labkit.son_qttn.config import CompressConfig, EBMConfig, HybridConfig
 
 
@@ -14,6 +15,7 @@ class HybridExperiment(Experiment[HybridConfig]):
     name = "hybrid"
     summary = "Oscillator network on images, QTT-compressed and fed back every update_frequency steps."
     config_class = HybridConfig
+    framework = "jax"
     flagship = True
     presets = {
         "quick": {"n_images": 128, "n_cycles": 20, "qttn": {"svd_tolerance": 0.05, "rank_truncation": 16}},
@@ -23,7 +25,8 @@ class HybridExperiment(Experiment[HybridConfig]):
     def run(self, ctx: RunContext[HybridConfig]) -> dict[str, Any]:
         from labkit.son_qttn._run_hybrid import run_hybrid
 
-        return run_hybrid(ctx)
+        with device_scope(ctx.device):
+            return run_hybrid(ctx)
 
 
 class CompressExperiment(Experiment[CompressConfig]):
@@ -32,12 +35,14 @@ class CompressExperiment(Experiment[CompressConfig]):
     name = "compress"
     summary = "TT and QTT rate-distortion curves with certified bounds vs truncated SVD."
     config_class = CompressConfig
+    framework = "jax"
     presets = {"quick": {"n_images": 256, "tolerances": [0.3, 0.2, 0.1, 0.05, 0.02]}, "paper": {"n_images": 1797}}
 
     def run(self, ctx: RunContext[CompressConfig]) -> dict[str, Any]:
         from labkit.son_qttn._run_compress import run_compress
 
-        return run_compress(ctx)
+        with device_scope(ctx.device):
+            return run_compress(ctx)
 
 
 class EBMExperiment(Experiment[EBMConfig]):
@@ -46,6 +51,7 @@ class EBMExperiment(Experiment[EBMConfig]):
     name = "ebm"
     summary = "Gaussian EBM: ULA/MALA/BAOAB covariance error; Ising EBM: thrml block Gibbs training + inpainting."
     config_class = EBMConfig
+    framework = "jax"
     presets = {
         "quick": {"n_chains": 2000, "n_steps": 2000, "n_images": 256, "train_steps": 30, "gibbs_chains": 32, "gibbs_sweeps": 10},
         "paper": {"n_chains": 1000, "n_steps": 10_000, "train_steps": 500},
@@ -58,4 +64,5 @@ class EBMExperiment(Experiment[EBMConfig]):
     def run(self, ctx: RunContext[EBMConfig]) -> dict[str, Any]:
         from labkit.son_qttn._run_ebm import run_ebm
 
-        return run_ebm(ctx)
+        with device_scope(ctx.device):
+            return run_ebm(ctx)

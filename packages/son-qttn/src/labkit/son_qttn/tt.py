@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -23,6 +24,10 @@ from labkit.son_qttn._errors import check_int_at_least, check_positive
 Core: TypeAlias = np.ndarray | jax.Array
 """One TT core: numpy from the eager :func:`tt_svd`/:func:`tt_round`, JAX from :func:`tt_svd_fixed`."""
 
+_PRECISION_MARGIN = 100
+"""``tt_svd`` warns when ``tol`` < this many machine epsilons of the data's dtype: below it, rounding
+error of the SVDs and of the contraction is of the size of the tolerance, so the bound is not certified."""
+
 
 @dataclass(frozen=True)
 class TT:
@@ -32,16 +37,22 @@ class TT:
         cores: the TT cores (JAX or numpy arrays).
         error_bound: the certified bound on ‖A − TT‖_F (sqrt of the summed squared discarded
             singular values), or ``nan`` when unknown.
+        singular_values: the full spectrum (float64, descending) of each of the d−1 unfoldings as
+            the decomposition cut it: unfolding k after the truncations of unfoldings 1..k−1 (the
+            exact spectra of the tensor's unfoldings when nothing was cut before). Empty when unknown.
 
     Example:
         >>> import numpy as np
         >>> tt = tt_svd(np.ones((2, 3, 4)), tol=1e-4)
-        >>> tt.ranks
-        (1, 1, 1, 1)
+        >>> tt.ranks, tt.enlarges
+        ((1, 1, 1, 1), False)
+        >>> [round(float(s[0]), 6) for s in tt.singular_values]  # ‖ones‖_F = sqrt(24)
+        [4.898979, 4.898979]
     """
 
     cores: tuple[Core, ...]
     error_bound: float = float("nan")
+    singular_values: tuple[np.ndarray, ...] = ()
 
     @property
     def ranks(self) -> tuple[int, ...]:
@@ -60,16 +71,46 @@ class TT:
 
     @property
     def compression_ratio(self) -> float:
-        """Full tensor size divided by :attr:`n_params`."""
+        """Full tensor size divided by :attr:`n_params` (below 1: the train is larger than the data)."""
         return float(np.prod(self.shape)) / self.n_params
 
-    def full(self) -> jax.Array:
-        """Contract the train back to the full tensor."""
+    @property
+    def enlarges(self) -> bool:
+        """True when the train stores more numbers than the full tensor (no compression at all)."""
+        return self.n_params > int(np.prod(self.shape))
+
+    def full(self, max_rank: int | None = None) -> np.ndarray | jax.Array:
+        """Contract the train back to the full tensor, optionally with every rank capped at ``max_rank``.
+
+        Numpy cores are contracted in numpy at their dtype (float64 stays float64 whatever JAX's
+        x64 setting); JAX cores in JAX at JAX's precision. ``max_rank`` recompresses first
+        (:func:`tt_round`, optimal rank-capped truncation of each unfolding), then contracts.
+
+        Example:
+            >>> import numpy as np
+            >>> a = np.random.default_rng(0).random((4, 4, 4))
+            >>> t = tt_svd(a, tol=1e-12)
+            >>> t.full().dtype, t.full(max_rank=1).shape
+            (dtype('float64'), (4, 4, 4))
+        """
+        if max_rank is not None:
+            return tt_round(self, tol=_TINY, max_rank=max_rank).full()
         return tt_full(self.cores)
 
 
-def tt_full(cores: Sequence[Core]) -> jax.Array:
-    """Contract TT cores into the full tensor (jit-able; left-to-right matrix products)."""
+_TINY = float(np.finfo(np.float64).tiny)  # a tolerance that never binds: the rank cap alone decides
+
+
+def tt_full(cores: Sequence[Core]) -> np.ndarray | jax.Array:
+    """Contract TT cores into the full tensor (left-to-right matrix products).
+
+    All-numpy cores are contracted in numpy at their dtype; otherwise in JAX (jit-able).
+    """
+    if all(isinstance(c, np.ndarray) for c in cores):
+        out_np = cores[0].reshape(cores[0].shape[1], cores[0].shape[2])
+        for c in cores[1:]:
+            out_np = (out_np @ c.reshape(c.shape[0], -1)).reshape(-1, c.shape[2])
+        return out_np.reshape(tuple(int(c.shape[1]) for c in cores))
     import jax.numpy as jnp
 
     out = jnp.asarray(cores[0]).reshape(cores[0].shape[1], cores[0].shape[2])
@@ -106,9 +147,12 @@ def tt_svd(tensor: npt.ArrayLike, tol: float = 1e-6, max_rank: int | None = None
     """TT-SVD of ``tensor`` with relative Frobenius tolerance ``tol`` (Oseledets 2011).
 
     Guarantee: ``‖tensor − tt.full()‖_F <= tol·‖tensor‖_F`` unless ``max_rank`` binds;
-    ``tt.error_bound`` always holds the certified absolute bound actually achieved. The bound
-    is exact arithmetic: in float32 add roughly 1e-6·‖tensor‖_F of rounding error, so use
-    float64 (``precision_scope("float64")``) for tolerances below ~1e-5.
+    ``tt.error_bound`` always holds the certified absolute bound actually achieved. The cores keep
+    the data's dtype (float64 data stays float64, whatever JAX's x64 setting). The bound is exact
+    arithmetic: a ``tol`` below 100 machine epsilons of the data's dtype (float32: ~1.2e-5) is
+    warned about, since rounding error is that large; pass float64 data for smaller tolerances.
+    ``tt.singular_values`` holds each unfolding's spectrum; ``tt.enlarges`` says whether the
+    train is larger than the data (noise, or a tolerance too tight for the data's structure).
 
     Example:
         >>> import numpy as np
@@ -122,22 +166,29 @@ def tt_svd(tensor: npt.ArrayLike, tol: float = 1e-6, max_rank: int | None = None
     # eager LAPACK on the host: ranks are data-dependent, and eager jnp ops would compile
     # once per new shape, i.e. once per new rank pattern
     a = _check_tensor(tensor)
+    floor = _PRECISION_MARGIN * float(np.finfo(a.dtype).eps)
+    if tol < floor:
+        remedy = "use a larger tol" if a.dtype == np.float64 else "pass float64 data"
+        warnings.warn(f"tt_svd: tol={tol:g} is below what {a.dtype} data can certify (~{floor:.1g}, 100 machine "
+                      f"epsilons): the bound ‖A − TT‖_F <= tol·‖A‖_F may not hold; {remedy}",
+                      RuntimeWarning, stacklevel=2)
     shape = a.shape
     d = len(shape)
     norm = float(np.linalg.norm(a.ravel()))
     delta = tol * norm / math.sqrt(max(d - 1, 1))
-    cores, r_prev, discarded = [], 1, 0.0
+    cores, spectra, r_prev, discarded = [], [], 1, 0.0
     c = a.reshape(1, -1)
     for k in range(d - 1):
         c = c.reshape(r_prev * shape[k], -1)
         u, s, vt = np.linalg.svd(c, full_matrices=False)
-        r, tail = _rank_for(s.astype(np.float64), delta, max_rank)
+        spectra.append(s.astype(np.float64))
+        r, tail = _rank_for(spectra[-1], delta, max_rank)
         discarded += tail
         cores.append(u[:, :r].reshape(r_prev, shape[k], r))
         c = s[:r, None] * vt[:r]
         r_prev = r
     cores.append(c.reshape(r_prev, shape[-1], 1))
-    return TT(tuple(cores), error_bound=math.sqrt(discarded))
+    return TT(tuple(cores), error_bound=math.sqrt(discarded), singular_values=tuple(spectra))
 
 
 @functools.partial(jax.jit, static_argnames=("ranks",))
@@ -192,12 +243,14 @@ def tt_round(tt: TT, tol: float = 1e-6, max_rank: int | None = None) -> TT:
     norm = float(np.linalg.norm(cores[0].ravel()))
     delta = tol * norm / math.sqrt(max(d - 1, 1))
     discarded = 0.0
+    spectra = []
     for k in range(d - 1):
         r0, n, r1 = cores[k].shape
         u, s, vt = np.linalg.svd(cores[k].reshape(r0 * n, r1), full_matrices=False)
-        r, tail = _rank_for(s.astype(np.float64), delta, max_rank)
+        spectra.append(s.astype(np.float64))
+        r, tail = _rank_for(spectra[-1], delta, max_rank)
         discarded += tail
         cores[k] = u[:, :r].reshape(r0, n, r)
         cores[k + 1] = np.einsum("ab,bnc->anc", s[:r, None] * vt[:r], cores[k + 1])
     prev = 0.0 if math.isnan(tt.error_bound) else tt.error_bound
-    return TT(tuple(cores), error_bound=prev + math.sqrt(discarded))
+    return TT(tuple(cores), error_bound=prev + math.sqrt(discarded), singular_values=tuple(spectra))
