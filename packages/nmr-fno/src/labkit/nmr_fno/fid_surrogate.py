@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .surrogate import OutOfRangeWarning
+from .surrogate import OutOfRangeWarning, out_of_range_reasons
 from .systems import SpinSystem
 from .task import TASK_J_RANGE, TASK_LINEWIDTH_HZ, TASK_OFFSET_RANGE, TASK_TIMES, TASK_TOPOLOGIES, broaden
 
@@ -55,18 +55,7 @@ class FIDSpec:
 
     def out_of_range(self, system: SpinSystem) -> list[str]:
         """Reasons why ``system`` lies outside the trained range (empty when inside)."""
-        reasons = []
-        if system.n_spins not in self.n_spins:
-            reasons.append(f"n_spins={system.n_spins} not in trained {self.n_spins}")
-        lo, hi = self.offset_range
-        if system.offsets_hz.min() < lo - 1e-9 or system.offsets_hz.max() > hi + 1e-9:
-            reasons.append(f"offsets span [{system.offsets_hz.min():.1f}, {system.offsets_hz.max():.1f}] Hz, trained {lo}..{hi}")
-        j = np.abs(system.couplings_hz[np.triu_indices(system.n_spins, 1)])
-        j = j[j > 0]
-        lo, hi = self.j_range
-        if j.size and (j.min() < lo - 1e-9 or j.max() > hi + 1e-9):
-            reasons.append(f"|J| span [{j.min():.1f}, {j.max():.1f}] Hz, trained {lo}..{hi}")
-        return reasons
+        return out_of_range_reasons(system, self.n_spins, self.offset_range, self.j_range)
 
 
 def pair_transfer_i1z(systems: Sequence[SpinSystem], times: np.ndarray) -> np.ndarray:

@@ -46,6 +46,23 @@ DEFAULT_T_MAX = 0.1  # seconds; see the module docstring for why
 FNO_ARTIFACT = "fno-surrogate"  # the artifact the flagship stores its trained surrogate under
 
 
+def out_of_range_reasons(system: SpinSystem, n_spins: Sequence[int], offset_range: tuple[float, float],
+                         j_range: tuple[float, float]) -> list[str]:
+    """Why ``system`` lies outside a surrogate's trained spin counts, offsets and |J| (empty when inside)."""
+    reasons = []
+    if system.n_spins not in n_spins:
+        reasons.append(f"n_spins={system.n_spins} not in trained {n_spins}")
+    lo, hi = offset_range
+    if system.offsets_hz.min() < lo - 1e-9 or system.offsets_hz.max() > hi + 1e-9:
+        reasons.append(f"offsets span [{system.offsets_hz.min():.1f}, {system.offsets_hz.max():.1f}] Hz, trained {lo}..{hi}")
+    j = np.abs(system.couplings_hz[np.triu_indices(system.n_spins, 1)])
+    j = j[j > 0]
+    lo, hi = j_range
+    if j.size and (j.min() < lo - 1e-9 or j.max() > hi + 1e-9):
+        reasons.append(f"|J| span [{j.min():.1f}, {j.max():.1f}] Hz, trained {lo}..{hi}")
+    return reasons
+
+
 class OutOfRangeWarning(UserWarning):
     """A system lies outside the parameter range the surrogate was trained on."""
 
@@ -125,18 +142,7 @@ class SurrogateSpec:
 
     def out_of_range(self, system: SpinSystem) -> list[str]:
         """Reasons why ``system`` lies outside the trained range (empty when inside)."""
-        reasons = []
-        if system.n_spins not in self.n_spins:
-            reasons.append(f"n_spins={system.n_spins} not in trained {self.n_spins}")
-        lo, hi = self.offset_range
-        if system.offsets_hz.min() < lo - 1e-9 or system.offsets_hz.max() > hi + 1e-9:
-            reasons.append(f"offsets span [{system.offsets_hz.min():.1f}, {system.offsets_hz.max():.1f}] Hz, trained {lo}..{hi}")
-        j = np.abs(system.couplings_hz[np.triu_indices(system.n_spins, 1)])
-        j = j[j > 0]
-        lo, hi = self.j_range
-        if j.size and (j.min() < lo - 1e-9 or j.max() > hi + 1e-9):
-            reasons.append(f"|J| span [{j.min():.1f}, {j.max():.1f}] Hz, trained {lo}..{hi}")
-        return reasons
+        return out_of_range_reasons(system, self.n_spins, self.offset_range, self.j_range)
 
 
 class Surrogate:
