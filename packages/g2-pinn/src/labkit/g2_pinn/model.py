@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -34,6 +36,21 @@ class _Elementwise(nn.Module):
 ACTIVATIONS = ("silu", "tanh", "gelu", "softplus")
 
 
+def small_mlp(width_in: int, hidden: Sequence[int], width_out: int, activation: str, init_scale: float,
+              dtype: torch.dtype) -> nn.Sequential:
+    """Linear + activation layers, then a last linear layer scaled by ``init_scale`` (the net starts near zero)."""
+    layers: list[nn.Module] = []
+    width = width_in
+    for h in hidden:
+        layers += [nn.Linear(width, int(h), dtype=dtype), _Elementwise(activation)]
+        width = int(h)
+    last = nn.Linear(width, width_out, dtype=dtype)
+    with torch.no_grad():
+        last.weight.mul_(init_scale)
+        last.bias.mul_(init_scale)
+    return nn.Sequential(*layers, last)
+
+
 class G2PINN(nn.Module):
     """phi = F^*(phi0 + MLP(features(x))): the network corrects phi0 in the reference's orthonormal coframe.
 
@@ -61,16 +78,7 @@ class G2PINN(nn.Module):
         if not hidden or any(int(h) < 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty list of positive widths, got {hidden!r}")
         self.chart = make_chart(chart, radii, r0)
-        layers: list[nn.Module] = []
-        width = self.chart.n_features
-        for h in hidden:
-            layers += [nn.Linear(width, int(h), dtype=dtype), _Elementwise(activation)]
-            width = int(h)
-        last = nn.Linear(width, 35, dtype=dtype)
-        with torch.no_grad():
-            last.weight.mul_(init_scale)
-            last.bias.mul_(init_scale)
-        self.net = nn.Sequential(*layers, last)
+        self.net = small_mlp(self.chart.n_features, hidden, 35, activation, init_scale, dtype)
         self.register_buffer("phi_frame_ref", phi0(dtype))
         self.hidden = tuple(int(h) for h in hidden)
         #: the keyword arguments that rebuild this network (the artifact's config)

@@ -30,7 +30,7 @@ from labkit.g2_pinn.algebra import induced_metric
 from labkit.g2_pinn.bryant_salamon import bs_phi, invariant_coefficients, invariant_phi, shell_coframe
 from labkit.g2_pinn.charts import sample_log_haar
 from labkit.g2_pinn.forms import pullback_form
-from labkit.g2_pinn.model import ACTIVATIONS, _Elementwise
+from labkit.g2_pinn.model import ACTIVATIONS, small_mlp
 from labkit.g2_pinn.torsion import torsion
 
 __all__ = ["ShellLoss", "ShellPhi", "chebyshev", "sample_shell"]
@@ -94,16 +94,7 @@ class ShellPhi(nn.Module):
         self.register_buffer("c_r1", coeffs)
         self.register_buffer("weights", torch.tensor(_CONE_WEIGHTS, dtype=dtype))
         self.scale = float(torch.linalg.vector_norm(coeffs))
-        layers: list[nn.Module] = []
-        width = degree + 1
-        for h in hidden:
-            layers += [nn.Linear(width, int(h), dtype=dtype), _Elementwise(activation)]
-            width = int(h)
-        last = nn.Linear(width, 4, dtype=dtype)
-        with torch.no_grad():
-            last.weight.mul_(init_scale)
-            last.bias.mul_(init_scale)
-        self.net = nn.Sequential(*layers, last)  # the corrections to c_1..4
+        self.net = small_mlp(degree + 1, hidden, 4, activation, init_scale, dtype)  # the corrections to c_1..4
         self.hidden, self.degree = tuple(int(h) for h in hidden), int(degree)
         #: the keyword arguments that rebuild this model (the artifact's config)
         self.config = {"a": self.a, "r1": self.r1, "r2": self.r2, "hidden": list(self.hidden),
