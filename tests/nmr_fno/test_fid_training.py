@@ -45,7 +45,7 @@ def test_fid_training_resumes_exactly_after_kill(tmp_path, data):
         train_fid(_sur(), data, SETTINGS, loop=killing_loop)
     resumed = _sur(seed=7)  # a fresh process: different init; the checkpoint must restore it
     hist = train_fid(resumed, data, SETTINGS, loop=_ctx(tmp_path / "run", True).loop)
-    assert [h["loss"] for h in hist] == [h["loss"] for h in ref_hist]
+    assert [h["train_loss"] for h in hist] == [h["train_loss"] for h in ref_hist]
     for a, b in zip(ref.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
@@ -55,5 +55,5 @@ def test_fid_training_takes_a_registered_optimizer(tmp_path, data):
     sur = _sur()
     before = [p.detach().clone() for p in sur.model.parameters()]
     hist = train_fid(sur, data, FIDTrainSettings(epochs=1, batch_size=4, lr=1e-2, weight_decay=0.0), optimizer=sgd)
-    assert len(hist) == 1 and hist[0]["loss"] > 0
+    assert len(hist) == 1 and hist[0]["train_loss"] > 0
     assert any(not torch.equal(a, b) for a, b in zip(before, sur.model.parameters(), strict=True))

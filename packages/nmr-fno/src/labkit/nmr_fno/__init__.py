@@ -78,7 +78,6 @@ _LAZY = {
     "FIDTrainSettings": ".fid_training",
     "make_fid_data": ".fid_training",
     "train_fid": ".fid_training",
-    "run_study": ".fid_study",
     "conformal_bands": ".fid_study",
 }
 

@@ -11,7 +11,7 @@ Example:
     >>> data = make_fid_data({4: 4}, seed=0)
     >>> sur = FIDSurrogate.build("lines", FIDSpec(n_spins=[4]), hidden=8, head_width=8, slots=2)
     >>> hist = train_fid(sur, data, FIDTrainSettings(epochs=1, batch_size=2))
-    >>> len(hist), hist[0]["loss"] < 2.0
+    >>> len(hist), hist[0]["train_loss"] < 2.0
     (1, True)
 """
 
@@ -31,7 +31,7 @@ from .fid_surrogate import FIDSurrogate
 from .systems import SpinSystem
 from .task import TASK_LINEWIDTH_HZ, TASK_TIMES, task_systems
 
-__all__ = ["FIDData", "FIDTrainSettings", "make_fid_data", "train_fid"]
+__all__ = ["FIDData", "FIDTrainSettings", "epoch_batches", "gather_rows", "make_fid_data", "train_fid"]
 
 
 @dataclass
@@ -53,31 +53,63 @@ class FIDData:
         return sum(v.shape[0] for v in self.vectors.values())
 
 
-def make_fid_data(counts: Mapping[int, int], seed: int, device: str = "cpu", chunk: int = 256) -> FIDData:
-    """``counts[N]`` task systems per N (stream (seed, N)) with exact trajectories from ``simulate_batch``."""
+def make_fid_data(counts: Mapping[int, int], seed: int, device: str = "cpu", chunk: int = 256, ctx: Any = None) -> FIDData:
+    """``counts[N]`` task systems per N (stream (seed, N)) with exact trajectories from ``simulate_batch``.
+
+    The systems are drawn on every rank alike (cheap); their simulation is split into chunks of
+    ``chunk`` systems of one N, and under ``--nproc K`` (``ctx`` of one rank) rank r simulates chunks
+    r, r + K, ... of that list and the chunks are gathered on every rank (:func:`gather_rows`). A chunk
+    is simulated the same way whichever rank runs it, so the data are identical for any world size.
+    ``seconds_per_trajectory`` is wall time over this call's systems (all ranks working at once).
+    """
     import torch
 
     from .batch import simulate_batch
 
-    vec, mx, my, iz, sec = {}, {}, {}, {}, {}
-    for n, c in sorted(counts.items()):
-        systems = task_systems(n, c, seed)
-        parts = []
-        t0 = time.perf_counter()
-        for s in range(0, c, chunk):
-            out = simulate_batch(systems[s : s + chunk], TASK_TIMES, device=device)
-            parts.append({k: v.cpu().numpy() for k, v in out.items()})
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-        sec[n] = (time.perf_counter() - t0) / c
-        vec[n] = np.stack([s.to_vector() for s in systems])
-        mx[n], my[n], iz[n] = (np.concatenate([p[k] for p in parts]) for k in ("Mx", "My", "I1z"))
-    return FIDData(vec, mx, my, iz, sec)
+    rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
+    systems = {n: task_systems(n, c, seed) for n, c in sorted(counts.items())}
+    pieces = [(n, s) for n, c in sorted(counts.items()) for s in range(0, c, chunk)]
+    arrays = {n: np.zeros((3, c, TASK_TIMES.size)) for n, c in sorted(counts.items())}
+    t0 = time.perf_counter()
+    for n, s in pieces[rank::world]:
+        out = simulate_batch(systems[n][s : s + chunk], TASK_TIMES, device=device)
+        for k, name in enumerate(("Mx", "My", "I1z")):
+            arrays[n][k, s : s + chunk] = out[name].cpu().numpy()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    if world > 1:
+        arrays = gather_rows(arrays)
+    seconds = time.perf_counter() - t0
+    total = max(1, sum(counts.values()))
+    vec = {n: np.stack([s.to_vector() for s in systems[n]]) for n in systems}
+    return FIDData(vec, *({n: a[k] for n, a in arrays.items()} for k in range(3)), {n: seconds / total for n in systems})
+
+
+def gather_rows(arrays: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Every rank's filled rows on every rank: each entry is written by one rank and zero on the others,
+    so the sum over ranks (one all-reduce per array, on the group's device) is the gathered array, exactly."""
+    import torch
+    import torch.distributed as dist
+
+    from labkit.core.distributed import current
+
+    group = current()
+    device = group.device if group is not None else "cpu"
+    out = {}
+    for n, a in arrays.items():
+        t = torch.from_numpy(a).to(device)
+        dist.all_reduce(t)
+        out[n] = t.cpu().numpy()
+    return out
 
 
 @dataclass
 class FIDTrainSettings:
-    """Optimizer (AdamW by default) + one-cycle annealing over ``epochs``; batches of one N."""
+    """Optimizer (AdamW by default) + one-cycle annealing over ``epochs``; batches of one N.
+
+    An optimizer step takes the mean gradient of ``accumulate`` batches per process (times the
+    world size under ``--nproc``).
+    """
 
     epochs: int = 40
     batch_size: int = 64
@@ -85,6 +117,21 @@ class FIDTrainSettings:
     weight_decay: float = 1e-6
     linewidth_hz: float = TASK_LINEWIDTH_HZ
     seed: int = 0
+    accumulate: int = 1
+
+
+def epoch_batches(data: FIDData, batch_size: int, seed: int, epoch: int) -> list[tuple[int, np.ndarray]]:
+    """The one-process batch order of ``epoch``: (N, indices) pairs, shuffled by (seed, epoch) only.
+
+    >>> d = FIDData({3: np.zeros((5, 5))}, {}, {}, {}, {})
+    >>> [len(i) for _, i in epoch_batches(d, 2, seed=0, epoch=0)]
+    [2, 2, 1]
+    """
+    rng = np.random.default_rng([seed, epoch])
+    order = [(n, idx) for n in data.vectors
+             for idx in np.array_split(rng.permutation(len(data.vectors[n])), -(-len(data.vectors[n]) // batch_size))]
+    rng.shuffle(order)
+    return order
 
 
 def train_fid(
@@ -95,8 +142,9 @@ def train_fid(
     log: Callable[[str], None] | None = None,
     optimizer: Callable[..., Any] = adamw,
     name: str = "train",
+    ctx: Any = None,
 ) -> list[dict]:
-    """Train ``sur`` in place on ``data``; returns the per-epoch history.
+    """Train ``sur`` in place on ``data``; returns the per-epoch history (``epoch``, ``train_loss``, ``seconds``).
 
     ``loop(total, track=..., checkpoint_every=1, name=name, desc=...)`` yields epoch indices
     (``ctx.loop``: checkpointed every epoch, resumable); without it, a plain ``range``.
@@ -104,8 +152,16 @@ def train_fid(
     ``optimizer`` is a factory of core's contract (``ctx.resolve("optimizer", name)`` in an experiment),
     called as ``optimizer(params, lr=, weight_decay=, seed=, total_steps=)``; its step is taken through a
     closure, so swarm methods work too.
+
+    Under ``--nproc K`` (``ctx`` of one rank; its model on ``ctx.local_device``) rank r computes
+    batches r, r + K, ... of each step of ``accumulate * K`` batches of the one-process order, and the
+    gradients are summed over ranks (each batch's loss scaled by 1 / the step's batch count): the
+    trajectory of one process with ``accumulate = K``, no batch dropped. The gradient norm is
+    clipped to 1 after the sum.
     """
     import torch
+
+    from labkit.core.distributed import step_groups, sum_gradients, sum_values
 
     st = settings or FIDTrainSettings()
     model = sur.model
@@ -115,41 +171,51 @@ def train_fid(
     systems = {n: data.systems(n) for n in data.vectors}
     target = {n: torch.as_tensor(np.stack([data.mx[n], data.my[n], data.i1z[n]], 1), dtype=dt, device=dev) for n in data.vectors}
     batches_per_epoch = sum(-(-len(s) // st.batch_size) for s in systems.values())
-    opt = optimizer(model.parameters(), lr=st.lr, weight_decay=st.weight_decay, seed=st.seed, total_steps=st.epochs * batches_per_epoch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=st.lr, total_steps=st.epochs * batches_per_epoch, pct_start=0.05)
+    world = ctx.world_size if ctx is not None else 1
+    steps_per_epoch = -(-batches_per_epoch // (st.accumulate * world))
+    opt = optimizer(model.parameters(), lr=st.lr, weight_decay=st.weight_decay, seed=st.seed, total_steps=st.epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=st.lr, total_steps=st.epochs * steps_per_epoch, pct_start=0.05)
     history: list[dict] = []
     track = {"model": model, "opt": opt, "sched": sched,
              "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v))}
     epochs = loop(st.epochs, track=track, checkpoint_every=1, name=name, desc=f"{name} epochs") if loop else range(st.epochs)
+
+    def batch_loss(n: int, idx: np.ndarray) -> Any:
+        y = target[n][torch.as_tensor(idx, device=dev)]
+        re, im, z = sur.forward_torch([systems[n][i] for i in idx])
+        num = (((re - y[:, 0]) * w) ** 2 + ((im - y[:, 1]) * w) ** 2).sum(-1)
+        den = ((y[:, 0] * w) ** 2 + (y[:, 1] * w) ** 2).sum(-1)
+        loss = (num / den).mean()
+        return loss + ((z - y[:, 2]) ** 2).mean() if z is not None else loss
+
     for epoch in epochs:
-        rng = np.random.default_rng([st.seed, epoch])
-        order = [(n, idx) for n in systems for idx in np.array_split(rng.permutation(len(systems[n])), -(-len(systems[n]) // st.batch_size))]
-        rng.shuffle(order)
+        order = epoch_batches(data, st.batch_size, st.seed, epoch)
+        steps = ctx.steps(len(order), st.accumulate) if ctx is not None else step_groups(len(order), accumulate=st.accumulate)
         model.train()
         total, t0 = 0.0, time.perf_counter()
-        for n, idx in order:
-            y = target[n][torch.as_tensor(idx, device=dev)]
-            batch = [systems[n][i] for i in idx]
-            last: dict[str, Any] = {}
+        for step in steps:
+            seen: dict[str, float] = {}
 
-            def closure(y=y, batch=batch, last=last):  # a swarm method re-runs it once per evaluated agent
-                re, im, z = sur.forward_torch(batch)
-                num = (((re - y[:, 0]) * w) ** 2 + ((im - y[:, 1]) * w) ** 2).sum(-1)
-                den = ((y[:, 0] * w) ** 2 + (y[:, 1] * w) ** 2).sum(-1)
-                loss = (num / den).mean()
-                if z is not None:
-                    loss = loss + ((z - y[:, 2]) ** 2).mean()
+            def closure(step=step, seen=seen, order=order):  # a swarm method re-runs it once per evaluated agent
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                mean, weighted = 0.0, 0.0
+                for b in step.mine:
+                    n, idx = order[b]
+                    loss = batch_loss(n, idx)
+                    (loss / step.count).backward()
+                    mean += float(loss.detach())
+                    weighted += float(loss.detach()) * len(idx)
+                sum_gradients(model.parameters())
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                last["loss"] = loss
-                return loss
+                seen["weighted"] = weighted
+                return torch.tensor(sum_values([mean])[0] / step.count)
 
             opt.step(closure)
             sched.step()
-            total += float(last["loss"].detach()) * len(idx)
-        history.append({"epoch": epoch + 1, "loss": total / data.count(), "seconds": time.perf_counter() - t0})
+            total += seen["weighted"]
+        total = sum_values([total])[0]
+        history.append({"epoch": epoch + 1, "train_loss": total / data.count(), "seconds": time.perf_counter() - t0})
         if log is not None:
-            log(f"{sur.kind} epoch {epoch + 1}/{st.epochs}: loss {history[-1]['loss']:.4g} ({history[-1]['seconds']:.1f} s)")
+            log(f"{sur.kind} epoch {epoch + 1}/{st.epochs}: loss {history[-1]['train_loss']:.4g} ({history[-1]['seconds']:.1f} s)")
     model.eval()
     return history

@@ -32,8 +32,7 @@ def labkit_datasets() -> dict[str, str]:
 @hookimpl
 def labkit_models() -> dict[str, str]:
     """The 1-D Fourier neural operator, and the FID surrogate's artifact factory (config, tensors) -> FIDSurrogate."""
-    return {"fno": "labkit.nmr_fno.fno:FNO1d", "fid-surrogate": "labkit.nmr_fno.fid_surrogate:surrogate_from_artifact",
-            "fno-surrogate": "labkit.nmr_fno.surrogate:fno_surrogate_from_artifact"}
+    return {"fno": "labkit.nmr_fno.fno:FNO1d", "fid-surrogate": "labkit.nmr_fno.fid_surrogate:surrogate_from_artifact"}
 
 
 @hookimpl

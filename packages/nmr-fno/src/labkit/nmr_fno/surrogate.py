@@ -7,11 +7,13 @@ Systems of different N thus share one model (multi-fidelity training); N > n_max
 Window: the default grid is 300 points on [0, 0.1 s) (dt = 1/3000 s). Lines of a chain or ring
 with offsets in ±100 Hz and J <= 20 Hz sit below ~130 Hz, i.e. below rfft mode 13 of this window,
 well inside the 24 kept modes, and 1,500 Hz Nyquist leaves no aliasing; the longer 0.15 s or
-75 ms-at-4 kHz windows would either push lines to mode ~20 or waste modes. :func:`band_limit_error`
-measures how much of a target set lies outside the kept modes: ~0.028 RMSE (units of Mx(0)) on
-held-out chains, nearly all from the window's non-periodicity (an undamped FID does not return to
-its start, and the periodic DFT sees a jump); the pointwise paths of the network are not band-limited,
-so this is not a floor for the model, but it is why a longer window would not help.
+75 ms-at-4 kHz windows would either push lines to mode ~20 or waste modes. The projection of
+held-out chains onto the kept modes misses ~0.028 RMSE (units of Mx(0)), nearly all from the
+window's non-periodicity (an undamped FID does not return to its start, and the periodic DFT sees
+a jump); the pointwise paths of the network are not band-limited, so this is not a floor for the
+model, but it is why a longer window would not help. This 0.1 s surrogate serves the older
+studies (topology, ood-j, calibration, scaling, conservation, inverse); the flagship trains the
+FID surrogate of the fixed 1 s task (:mod:`labkit.nmr_fno.fid_surrogate`).
 
 Example:
     >>> from labkit.nmr_fno.systems import random_system
@@ -24,7 +26,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -32,18 +33,14 @@ from labkit.nmr_fno.systems import SpinSystem
 
 __all__ = [
     "DEFAULT_T_MAX",
-    "FNO_ARTIFACT",
     "OutOfRangeWarning",
     "Surrogate",
     "SurrogateSpec",
-    "band_limit_error",
     "encode_systems",
-    "fno_surrogate_from_artifact",
     "surrogate_times",
 ]
 
 DEFAULT_T_MAX = 0.1  # seconds; see the module docstring for why
-FNO_ARTIFACT = "fno-surrogate"  # the artifact the flagship stores its trained surrogate under
 
 
 def out_of_range_reasons(system: SpinSystem, n_spins: Sequence[int], offset_range: tuple[float, float],
@@ -104,18 +101,6 @@ def encode_systems(
         out[b, n_max : n_max + iu[0].size] = j[iu] / j_scale
         out[b, n_max + iu[0].size : n_max + iu[0].size + n] = 1.0
     return out
-
-
-def band_limit_error(targets: np.ndarray, modes: int) -> float:
-    """RMSE between (..., n_t) signals and their projection onto the lowest ``modes`` rfft modes.
-
-    >>> t = surrogate_times(300); round(band_limit_error(np.cos(2 * np.pi * 50 * t)[None], 24), 12)
-    0.0
-    """
-    spec = np.fft.rfft(targets, axis=-1)
-    spec[..., modes:] = 0.0
-    proj = np.fft.irfft(spec, n=targets.shape[-1], axis=-1)
-    return float(np.sqrt(np.mean((proj - targets) ** 2)))
 
 
 @dataclass
@@ -225,29 +210,15 @@ class Surrogate:
         return FIDSurrogate.pretrained()
 
     @staticmethod
-    def load(source):  # -> FIDSurrogate | Surrogate
-        """The surrogate of a loaded run (``labkit.core.load_run``), a run folder, or a file saved by FIDSurrogate.
+    def load(source):  # -> FIDSurrogate
+        """The FID surrogate of a loaded run (``labkit.core.load_run``), a run folder, or a file saved by FIDSurrogate.
 
-        A run of ``nmr-fno:studies`` holds the FID surrogate (artifact ``surrogate``, a
-        :class:`labkit.nmr_fno.fid_surrogate.FIDSurrogate`); a run of the flagship ``nmr-fno:surrogate``
-        holds this class's 0.1 s FNO (artifact ``fno-surrogate``).
+        Runs of ``nmr-fno:surrogate`` and ``nmr-fno:studies`` store it as artifact ``surrogate``
+        (see :meth:`labkit.nmr_fno.fid_surrogate.FIDSurrogate.load`).
         """
-        from labkit.nmr_fno.fid_surrogate import ARTIFACT_NAME, FIDSurrogate
+        from labkit.nmr_fno.fid_surrogate import FIDSurrogate
 
-        if hasattr(source, "artifact") and ARTIFACT_NAME not in source.artifacts and FNO_ARTIFACT in source.artifacts:
-            return source.artifact(FNO_ARTIFACT)
-        if not hasattr(source, "artifact") and Path(source).is_dir():
-            from labkit.core import load_run
-
-            return Surrogate.load(load_run(source))
         return FIDSurrogate.load(source)
-
-    def save_artifact(self, ctx, name: str = "fno-surrogate"):
-        """Store as run artifact ``name``, rebuilt by the registered ``fno-surrogate`` factory."""
-        st = self.state_dict()
-        return ctx.save_artifact(name, st["model"], factory="fno-surrogate", kind="model",
-                                 config={"architecture": st["architecture"], "spec": st["spec"]},
-                                 description=f"FNO surrogate (0.1 s window) for N in {self.spec.n_spins}")
 
     @classmethod
     def from_state_dict(cls, state: dict) -> Surrogate:
@@ -260,10 +231,3 @@ class Surrogate:
         sur = cls(FNO1d(FNOConfig(**state["architecture"])), SurrogateSpec(**spec_d))
         sur.load_state_dict(state)
         return sur
-
-
-def fno_surrogate_from_artifact(config: dict, tensors: dict) -> Surrogate:
-    """The registered model factory (``nmr-fno:fno-surrogate``): a :class:`Surrogate` from an artifact."""
-    import torch
-
-    return Surrogate.from_state_dict({**config, "model": {k: torch.as_tensor(np.asarray(v)) for k, v in tensors.items()}})

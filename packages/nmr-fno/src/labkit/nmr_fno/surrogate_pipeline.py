@@ -1,4 +1,4 @@
-"""Shared steps of the surrogate experiments: data + resumable training, per-N evaluation, side-by-side timing.
+"""Shared steps of the older 0.1 s-window studies: data + resumable training, per-N evaluation.
 
 Example (inside an experiment's run)::
 
@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from labkit.core import LabkitError, RunContext, atomic_write_bytes, measure
+from labkit.core import LabkitError, RunContext, atomic_write_bytes
 from labkit.nmr_fno.fno import FNOConfig
 from labkit.nmr_fno.surrogate import Surrogate, SurrogateSpec
 from labkit.nmr_fno.training import TrainSettings, rmse_per_sample, train_surrogate
 from labkit.nmr_fno.training_data import SurrogateData, make_dataset
 from labkit.nmr_fno.uncertainty import calibration, mc_dropout_predict
 
-__all__ = ["evaluate_per_n", "fit_surrogate", "held_out_data", "load_run_surrogate", "spec_from_config", "time_side_by_side"]
+__all__ = ["evaluate_per_n", "fit_surrogate", "held_out_data", "load_run_surrogate", "spec_from_config"]
 
 
 def spec_from_config(cfg: Any, topology: str | None = None, j_range: tuple[float, float] | None = None) -> SurrogateSpec:
@@ -76,7 +76,7 @@ def load_run_surrogate(ctx: RunContext, folder: str, name: str = "train") -> Sur
 
     path = Path(folder).expanduser() / f"{name}-surrogate.pt"
     if not path.is_file():
-        raise LabkitError(f"surrogate_run: {str(path)!r} does not exist (a run of nmr-fno:surrogate or a study writes it)")
+        raise LabkitError(f"surrogate_run: {str(path)!r} does not exist (a run of one of the 0.1 s studies writes it)")
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()
     sur = Surrogate.from_state_dict(torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True))
@@ -114,31 +114,3 @@ def evaluate_per_n(sur: Surrogate, data: SurrogateData, passes: int = 10, label:
             "coverage_95": cal["coverage"][0.95], "spearman_std_error": cal["spearman_std_error"],
         })
     return rows
-
-
-def time_side_by_side(sur: Surrogate, systems_by_n: dict[int, list], repeats: int = 5, batch: int = 64,
-                      threads: int | None = 1, device: str = "cpu") -> list[dict]:
-    """Seconds per trajectory: exact block method (Mx, My, I1z) vs surrogate at batch 1 and ``batch``."""
-    from labkit.nmr_fno.simulate import simulate
-
-    times = sur.spec.times()
-    sur.model.eval()
-    sync = "cuda" if device == "cuda" else None
-    rows = []
-    for n, systems in sorted(systems_by_n.items()):
-        exact = [measure(simulate, s, times, "exact", warmup=1, repeats=repeats, threads=threads).median for s in systems[:3]]
-        x1 = sur.encode(systems[:1])
-        xb = sur.encode((list(systems) * (batch // len(systems) + 1))[:batch])
-        with torch.no_grad():
-            t1 = measure(sur.model, x1, warmup=2, repeats=repeats * 4, threads=threads, sync=sync).median
-            tb = measure(sur.model, xb, warmup=1, repeats=repeats, threads=threads, sync=sync).median / batch
-        ex = float(np.median(exact))
-        rows.append({"n_spins": n, "exact_s": ex, "surrogate_b1_s": t1, f"surrogate_b{batch}_s": tb,
-                     "speedup_b1": ex / t1, f"speedup_b{batch}": ex / tb, "threads": threads, "device": device})
-    return rows
-
-
-def require_finite(name: str, arr: np.ndarray) -> None:
-    """LabkitError when data are not finite (bad measured FID, corrupt dataset)."""
-    if not np.all(np.isfinite(arr)):
-        raise LabkitError(f"{name}: contains NaN or inf values")

@@ -15,58 +15,30 @@ def _fig(ncols: int = 1, width: float = 5.0):
     return plt.subplots(1, ncols, figsize=(width * ncols, 3.6), squeeze=False)
 
 
-def training_figure(history: Sequence[dict]) -> Any:
-    """Loss components per epoch (log scale)."""
+def fid_training_figure(histories: dict[str, Sequence[dict]]) -> Any:
+    """Training loss (squared relative L2 of the broadened FID) per epoch, one curve per surrogate kind."""
     fig, ax = _fig()
     a = ax[0, 0]
-    ep = [h["epoch"] for h in history]
-    for key in ("mse", "initial", "bound"):
-        if history and key in history[0]:
-            a.semilogy(ep, [max(h[key], 1e-16) for h in history], label=key)
+    for kind, hist in histories.items():
+        a.semilogy([h["epoch"] for h in hist], [max(h["train_loss"], 1e-16) for h in hist], "o-", label=kind)
     a.set_xlabel("epoch")
-    a.set_ylabel("loss component")
+    a.set_ylabel("train loss")
     a.legend()
     return fig
 
 
-def per_n_figure(rows: Sequence[dict], batch: int) -> Any:
-    """RMSE and speed-up vs the block method, per N."""
-    fig, ax = _fig(2)
+def accuracy_figure(rows: Sequence[dict], kinds: Sequence[str]) -> Any:
+    """Median relative L2 per N of each surrogate kind and of both baselines (p90 as error bars)."""
+    fig, ax = _fig()
+    a = ax[0, 0]
     n = [r["n_spins"] for r in rows]
-    ax[0, 0].semilogy(n, [r["rmse"] for r in rows], "o-", label="surrogate")
-    if rows and "rmse_mean_baseline" in rows[0]:
-        ax[0, 0].semilogy(n, [r["rmse_mean_baseline"] for r in rows], "s--", label="mean trajectory")
-    if rows and "rmse_first_order" in rows[0]:
-        ax[0, 0].semilogy(n, [r["rmse_first_order"] for r in rows], "^:", label="first-order (weak coupling)")
-    ax[0, 0].set_xlabel("N spins")
-    ax[0, 0].set_ylabel("RMSE (units of Mx(0))")
-    ax[0, 0].legend()
-    if rows and "speedup_b1" in rows[0]:
-        ax[0, 1].semilogy(n, [r["speedup_b1"] for r in rows], "o-", label="batch 1")
-        ax[0, 1].semilogy(n, [r[f"speedup_b{batch}"] for r in rows], "s-", label=f"batch {batch}")
-        ax[0, 1].axhline(1.0, color="k", lw=0.5)
-        ax[0, 1].set_xlabel("N spins")
-        ax[0, 1].set_ylabel("speed-up vs exact block method")
-        ax[0, 1].legend()
-    return fig
-
-
-def trajectory_figure(sur: Any, data: Any, index: int = -1) -> Any:
-    """Surrogate (MC-dropout mean ± 2 std) against the exact trajectory for one held-out system."""
-    from labkit.nmr_fno.uncertainty import mc_dropout_predict
-
-    system = data.systems[index]
-    mc = mc_dropout_predict(sur, [system], passes=10, check_range=False)
-    t = sur.spec.times() * 1e3
-    fig, ax = _fig(3, 4.0)
-    for c, name in enumerate(("Mx", "My", "I1z")):
-        a = ax[0, c]
-        a.plot(t, data.y[index, c], "k", lw=1, label="exact")
-        a.plot(t, mc.mean[0, c], "C1", lw=1, label="surrogate")
-        a.fill_between(t, mc.mean[0, c] - 2 * mc.std[0, c], mc.mean[0, c] + 2 * mc.std[0, c], color="C1", alpha=0.3)
-        a.set_title(f"{name}, N={system.n_spins}")
-        a.set_xlabel("t (ms)")
-    ax[0, 0].legend()
+    for k, (key, label) in enumerate([*((kind, kind) for kind in kinds), ("first_order", "first order"), ("mean", "mean trajectory")]):
+        med = [r[f"{key}_median"] for r in rows]
+        up = [r[f"{key}_p90"] - m for r, m in zip(rows, med, strict=True)]
+        a.errorbar([x + 0.08 * k for x in n], med, yerr=[[0.0] * len(med), up], fmt="o-", capsize=3, label=label)
+    a.set_xlabel("N spins")
+    a.set_ylabel("relative L2 (median, bar to p90)")
+    a.legend()
     return fig
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from labkit.core import ConfigError, Experiment, RunContext, option
 
-from .surrogate import QUICK, SurrogateTrainConfig
+from .surrogate import SurrogateTrainConfig
 
-STUDY_QUICK = {**QUICK, "n_spins": [3, 4], "train_counts": [300, 150], "test_per_n": 20, "epochs": 8}
+STUDY_QUICK = {"n_spins": [3, 4], "train_counts": [300, 150], "test_per_n": 20, "epochs": 8, "lr": 2e-3, "torch_threads": 1}
 
 
 def _summary(rows: list[dict]) -> dict[str, float]:

@@ -1,4 +1,15 @@
-"""`nmr-fno:surrogate` (flagship): train the FNO surrogate, evaluate it on held-out systems, time it.
+"""`nmr-fno:surrogate` (flagship): train the FID surrogates of the fixed task, evaluate them, save them.
+
+The task is :mod:`labkit.nmr_fno.task` (1 s, 512 points, offsets in +-100 Hz, |J| 5-20 Hz, 1 Hz lines).
+The run simulates the training, calibration and test sets (sharded over ranks under ``--nproc``),
+trains each kind in ``kinds`` side by side (the physics-structured ``lines`` model and the plain
+``fno``), and reports per N the relative-L2 median and p90 against the first-order formula and the
+mean trajectory, split-conformal coverage and band width, and the speed-up over the exact block
+method. The first kind is stored as artifact ``surrogate`` (others as ``surrogate-<kind>``):
+``load_run(DIR).artifact("surrogate")`` is a ready :class:`~labkit.nmr_fno.fid_surrogate.FIDSurrogate`.
+
+``SurrogateTrainConfig`` below is the config of the older 0.1 s-window studies (topology, ood-j,
+calibration, scaling, conservation, inverse), which still train that earlier FNO themselves.
 
 Light module: torch and the numerics are imported inside run().
 """
@@ -11,11 +22,11 @@ from typing import Any
 from labkit.core import ConfigError, Experiment, RunContext, option
 
 _TOPOLOGIES = ("chain", "ring", "star", "random")
-
+_KINDS = ("lines", "fno")  # labkit.nmr_fno.fid_surrogate.KINDS (not imported: it would load numpy and torch paths)
 
 @dataclass
 class SurrogateTrainConfig:
-    """Data, architecture and training fields shared by every surrogate experiment."""
+    """Data, architecture and training fields of the 0.1 s-window studies (the earlier FNO surrogate)."""
 
     n_spins: list[int] = option((3, 4, 5, 6), help="spin counts N of the training data (the model pads to max N)")
     train_counts: list[int] = option((800, 400, 200, 100), help="training systems per N (multi-fidelity: many small, few large)")
@@ -39,7 +50,7 @@ class SurrogateTrainConfig:
     optimizer: str = option("adamw", help="a registered optimizer (ctx.resolve): adamw (core) or qimad (labkit-qimad)", choices=("adamw", "qimad"))
     mc_passes: int = option(10, help="MC-dropout passes", min=2)
     torch_threads: int = option(0, help="torch intra-op threads (0: leave torch's default)", min=0)
-    surrogate_run: str = option("", help="run folder of nmr-fno:surrogate whose train-surrogate.pt is used read-only (empty: train here)")
+    surrogate_run: str = option("", help="run folder of one of these 0.1 s studies whose train-surrogate.pt is used read-only (empty: train here)")
 
     def validate(self) -> None:
         if len(self.train_counts) != len(self.n_spins):
@@ -57,25 +68,72 @@ class SurrogateTrainConfig:
 
 
 @dataclass
-class SurrogateConfig(SurrogateTrainConfig):
-    timing_repeats: int = option(5, help="timed repeats per point", min=1)
-    timing_batch: int = option(64, help="batch size of the batched inference timing", min=1)
+class SurrogateConfig:
+    """Configuration of the flagship ``nmr-fno:surrogate`` (the fixed 1 s task)."""
+
+    n_spins: list[int] = option((4, 5, 6, 7, 8, 9, 10), help="spin counts N of the training data")
+    train_counts: list[int] = option((6000, 6000, 8000, 6000, 6000, 3000, 3000), help="training systems per N")
+    eval_n: list[int] = option((6, 8, 10), help="N evaluated (accuracy, conformal bands)")
+    calib_per_n: int = option(500, help="conformal calibration systems per N (seed + 1 stream)", min=2)
+    test_per_n: int = option(200, help="held-out test systems per N (seed + 2 stream)", min=2)
+    kinds: list[str] = option(_KINDS, help="surrogates trained side by side; the first is the artifact 'surrogate'")
+    epochs: int = option(30, help="training epochs", min=1)
+    batch_size: int = option(128, help="systems per batch (one N per batch)", min=1)
+    accumulate: int = option(1, help="batches whose mean gradient makes one optimizer step per process "
+                                     "(--nproc K with accumulate=a steps on K*a batches, as one process with K*a)", min=1)
+    lr: float = option(2e-3, help="peak learning rate (one-cycle)", min=0.0, min_inclusive=False)
+    weight_decay: float = option(1e-6, help="decoupled weight decay", min=0.0)
+    optimizer: str = option("adamw", help="a registered optimizer (ctx.resolve): adamw, sgd, ... (core), qimad (labkit-qimad)")
+    lines_hidden: int = option(96, help="lines: width of the coupling-graph network", min=1)
+    lines_head_width: int = option(256, help="lines: width of the per-spin line-correction head", min=1)
+    lines_slots: int = option(5, help="lines: strongest neighbours whose multiplet lines are corrected", min=1, max=8)
+    fno_modes: int = option(64, help="fno: kept rfft modes", min=1, max=257)
+    fno_width: int = option(32, help="fno: channels of the Fourier layers", min=1)
+    fno_layers: int = option(4, help="fno: Fourier layers", min=1)
+    sim_chunk: int = option(256, help="systems per batched exact simulation (the unit of work split over ranks)", min=1)
+    timing: bool = option(True, help="time surrogate vs exact block method (batch 1, one CPU thread; batch 256 on CUDA)")
+    timing_n: int = option(10, help="N of the timing", min=2, max=12)
+    timing_repeats: int = option(5, help="timed repeats", min=1)
+    torch_threads: int = option(0, help="torch intra-op threads (0: leave torch's default)", min=0)
+
+    def validate(self) -> None:
+        if len(self.train_counts) != len(self.n_spins):
+            raise ConfigError("train_counts", f"needs one count per N in n_spins ({len(self.n_spins)}), got {len(self.train_counts)}")
+        if any(c < 1 for c in self.train_counts):
+            raise ConfigError("train_counts", f"every count must be >= 1, got {list(self.train_counts)}")
+        if any(n < 2 or n > 12 for n in (*self.n_spins, *self.eval_n)) or not self.eval_n:
+            raise ConfigError("eval_n", f"n_spins and eval_n: each N must lie in [2, 12], got {list(self.n_spins)} and {list(self.eval_n)}")
+        if not self.kinds or len(set(self.kinds)) != len(self.kinds) or any(k not in _KINDS for k in self.kinds):
+            raise ConfigError("kinds", f"distinct kinds from {list(_KINDS)}, got {list(self.kinds)}")
+        if self.optimizer == "qimad" and self.weight_decay:
+            raise ConfigError("weight_decay", f"QIMAD has no weight decay: set weight_decay=0 with optimizer=qimad, got {self.weight_decay}")
 
 
-QUICK = {"n_spins": [3, 4, 5], "train_counts": [320, 160, 80], "test_per_n": 20, "epochs": 10, "lr": 2e-3, "torch_threads": 1}
+QUICK = {"n_spins": [4, 5, 6], "train_counts": [300, 300, 300], "eval_n": [4, 6], "calib_per_n": 40, "test_per_n": 24,
+         "epochs": 6, "batch_size": 32, "lr": 3e-3, "lines_hidden": 48, "lines_head_width": 128, "fno_width": 16, "fno_layers": 2,
+         "fno_modes": 32, "timing_n": 8, "timing_repeats": 2, "torch_threads": 1}
 
 
 class SurrogateExperiment(Experiment[SurrogateConfig]):
+    """Flagship: the FID surrogates of the fixed task, side by side, against both baselines; saved as artifacts."""
+
     name = "surrogate"
-    summary = "Train the FNO surrogate on multi-fidelity exact data; held-out RMSE, MC-dropout calibration, speed-up vs the block method."
+    summary = ("Train the FID surrogates (lines, fno) of the 1 s / 512-point task; per-N relative L2 vs first-order and "
+               "mean-trajectory baselines, conformal bands, speed-up; saves the surrogate.")
     config_class = SurrogateConfig
     presets = {
-        "quick": {**QUICK, "timing_repeats": 3},
-        # full scale: hours on one GPU; data generation dominates at N = 12 (~0.3-0.7 s per system on CPU)
-        "paper": {"n_spins": [4, 6, 8, 10, 12], "train_counts": [20000, 10000, 5000, 2000, 500], "test_per_n": 200,
-                  "epochs": 200, "width": 64},
+        "quick": QUICK,
+        # the shipped pretrained/fid_surrogate.pt: the defaults on one GPU (`--device cuda`)
+        "paper": {},
+        # per GPU and step: one batch of 2048 N = 10 systems through a wide line model (compute-bound on an H200)
+        "scale": {"n_spins": [10], "train_counts": [49152], "eval_n": [10], "calib_per_n": 200, "test_per_n": 200,
+                  "kinds": ["lines"], "epochs": 3, "batch_size": 2048, "lines_hidden": 256, "lines_head_width": 1024,
+                  "timing": False},
     }
     flagship = True
+
+    def check_world_size(self, config: SurrogateConfig, world_size: int) -> None:
+        """Every configuration splits: data generation by chunks, training by batches of each step."""
 
     def run(self, ctx: RunContext[SurrogateConfig]) -> dict[str, Any]:
         from labkit.nmr_fno.experiments._run_surrogate import run_surrogate
