@@ -47,6 +47,7 @@ class SurrogateTrainConfig:
     lr: float = option(1e-3, help="AdamW learning rate (cosine-annealed to 0)", min=0.0, min_inclusive=False)
     weight_decay: float = option(1e-5, help="decoupled weight decay (AdamW); 0 with optimizer 'qimad', which has none", min=0.0)
     physics_weight: float = option(0.01, help="weight of each physics penalty (initial values, |M| <= 1)", min=0.0)
+    checkpoint_every: int = option(1, help="epochs between checkpoints (resume point)", min=1)
     optimizer: str = option("adamw", help="a registered optimizer (ctx.resolve): adamw (core) or qimad (labkit-qimad)", choices=("adamw", "qimad"))
     mc_passes: int = option(10, help="MC-dropout passes", min=2)
     torch_threads: int = option(0, help="torch intra-op threads (0: leave torch's default)", min=0)
@@ -83,6 +84,7 @@ class SurrogateConfig:
                                      "(--nproc K with accumulate=a steps on K*a batches, as one process with K*a)", min=1)
     lr: float = option(2e-3, help="peak learning rate (one-cycle)", min=0.0, min_inclusive=False)
     weight_decay: float = option(1e-6, help="decoupled weight decay", min=0.0)
+    checkpoint_every: int = option(1, help="epochs between checkpoints (resume point)", min=1)
     optimizer: str = option("adamw", help="a registered optimizer (ctx.resolve): adamw, sgd, ... (core), qimad (labkit-qimad)")
     lines_hidden: int = option(96, help="lines: width of the coupling-graph network", min=1)
     lines_head_width: int = option(256, help="lines: width of the per-spin line-correction head", min=1)
@@ -110,8 +112,8 @@ class SurrogateConfig:
 
 
 QUICK = {"n_spins": [4, 5, 6], "train_counts": [300, 300, 300], "eval_n": [4, 6], "calib_per_n": 40, "test_per_n": 24,
-         "epochs": 6, "batch_size": 32, "lr": 3e-3, "lines_hidden": 48, "lines_head_width": 128, "fno_width": 16, "fno_layers": 2,
-         "fno_modes": 32, "timing_n": 8, "timing_repeats": 2, "torch_threads": 1}
+         "epochs": 6, "batch_size": 32, "lr": 3e-3, "lines_hidden": 48, "lines_head_width": 128, "fno_width": 12, "fno_layers": 2,
+         "fno_modes": 24, "timing_n": 8, "timing_repeats": 2, "torch_threads": 1}
 
 
 class SurrogateExperiment(Experiment[SurrogateConfig]):
@@ -125,9 +127,9 @@ class SurrogateExperiment(Experiment[SurrogateConfig]):
         "quick": QUICK,
         # the shipped pretrained/fid_surrogate.pt: the defaults on one GPU (`--device cuda`)
         "paper": {},
-        # per GPU and step: one batch of 2048 N = 10 systems through a wide line model (compute-bound on an H200)
-        "scale": {"n_spins": [10], "train_counts": [49152], "eval_n": [10], "calib_per_n": 200, "test_per_n": 200,
-                  "kinds": ["lines"], "epochs": 3, "batch_size": 2048, "lines_hidden": 256, "lines_head_width": 1024,
+        # per GPU and optimizer step: one batch of 2048 N = 8 systems (16,384 spins, 32 lines each) through a wide line model
+        "scale": {"n_spins": [8], "train_counts": [12288], "eval_n": [8], "calib_per_n": 100, "test_per_n": 100, "kinds": ["lines"],
+                  "epochs": 40, "batch_size": 2048, "lines_hidden": 256, "lines_head_width": 1024, "checkpoint_every": 20,
                   "timing": False},
     }
     flagship = True
