@@ -56,6 +56,14 @@ def test_qimad_with_weight_decay_is_a_config_error(labkit_run):
         labkit_run("nmr-fno:surrogate", preset="quick", overrides={**FLAG, "optimizer": "qimad"})
 
 
+def test_flagship_config_names_the_model_kinds():
+    # the light config module keeps its own copy of the kinds (no torch at experiment-list import)
+    from labkit.nmr_fno.experiments.surrogate import _KINDS
+    from labkit.nmr_fno.fid_surrogate import KINDS
+
+    assert _KINDS == KINDS
+
+
 def test_bad_config_is_rejected(labkit_run):
     from labkit.core import ConfigError, LabkitError
 

@@ -24,6 +24,7 @@ from labkit.core import ConfigError, Experiment, RunContext, option
 _TOPOLOGIES = ("chain", "ring", "star", "random")
 _KINDS = ("lines", "fno")  # labkit.nmr_fno.fid_surrogate.KINDS (not imported: it would load numpy and torch paths)
 
+
 @dataclass
 class SurrogateTrainConfig:
     """Data, architecture and training fields of the 0.1 s-window studies (the earlier FNO surrogate)."""
