@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from labkit.zeta_gnn.batching import cluster_batches, contiguous_parts, partition, spacing_survival
-from labkit.zeta_gnn.graph import adelic_edges, gcn_norm
+from labkit.zeta_gnn.graph import adelic_edges, gcn_norm, random_matched_edges
 from labkit.zeta_gnn.losses import SpacingLoss, contiguous_pairs, law_nll, mmd, unfolded_pred_spacings, wigner_nll
 from labkit.zeta_gnn.model import ZetaGCN, check_finite, index_features
 from labkit.zeta_gnn.spectral import spacing_law
@@ -123,3 +123,25 @@ def test_metis_partition_is_cached(tmp_path, monkeypatch):
 def test_spacing_survival_counts_pairs():
     assert spacing_survival(contiguous_parts(10, 2)) == pytest.approx(8 / 9)
     assert spacing_survival(np.arange(10) % 2) == 0.0
+
+
+@pytest.mark.parametrize("keep", [None, {1, 4}])
+def test_cluster_batches_match_an_induced_subgraph_per_batch(keep):
+    # reference: each batch's clusters in the shuffled order, torch_geometric's subgraph (the original construction)
+    from torch_geometric.utils import subgraph
+
+    n, n_parts, per = 700, 23, 4  # the last batch holds 3 clusters
+    ei = random_matched_edges(n, seed=3)
+    parts = partition(ei, n, n_parts, "contiguous")
+    got = list(cluster_batches(parts, ei, per, np.random.default_rng(7), keep=keep))
+    perm = np.random.default_rng(7).permutation(n_parts)
+    assert len(got) == -(-n_parts // per)
+    for b, batch in enumerate(got):
+        if keep is not None and b not in keep:
+            assert batch is None
+            continue
+        nodes = np.sort(np.flatnonzero(np.isin(parts, perm[b * per : (b + 1) * per])))
+        sub, _ = subgraph(torch.from_numpy(nodes), torch.from_numpy(ei), relabel_nodes=True, num_nodes=n)
+        np.testing.assert_array_equal(batch.nodes, nodes)
+        np.testing.assert_array_equal(batch.edge_index, sub.numpy())
+        np.testing.assert_array_equal(batch.edge_weight, gcn_norm(sub.numpy(), nodes.size))
