@@ -145,3 +145,38 @@ def test_cluster_batches_match_an_induced_subgraph_per_batch(keep):
         np.testing.assert_array_equal(batch.nodes, nodes)
         np.testing.assert_array_equal(batch.edge_index, sub.numpy())
         np.testing.assert_array_equal(batch.edge_weight, gcn_norm(sub.numpy(), nodes.size))
+
+
+@pytest.mark.parametrize("graph", ["adelic", "random"])
+def test_validation_on_its_receptive_field_equals_the_full_graph(graph):
+    from labkit.zeta_gnn._device_batches import validation_sums
+    from labkit.zeta_gnn.training import sparse_adjacency, validation_loss
+    from labkit.zeta_gnn.zeros import zeta_zeros
+
+    data = prepare(zeta_zeros(1, 610), 600, graph=graph)
+    torch.manual_seed(1)
+    model = ZetaGCN(data.x.shape[1], 16).eval()
+    with torch.no_grad():  # reference: the whole graph, then the validation rows
+        full = model(torch.from_numpy(data.x), sparse_adjacency(data.edge_index, data.edge_weight, data.n.size, "cpu"))
+    err = (full[data.n_train : data.n_val] - torch.from_numpy(data.y[data.n_train : data.n_val])) ** 2
+    assert validation_loss(model, data, "cpu") == pytest.approx(float(err.mean()), rel=1e-6)
+    # three ranks' shares add up to the whole block
+    shares = [validation_sums(model, data, "cpu", r, 3) for r in range(3)]
+    assert sum(n for _, n in shares) == data.n_val - data.n_train
+    assert sum(s for s, _ in shares) == pytest.approx(float(err.sum()), rel=1e-6)
+
+
+def test_warm_up_leaves_weights_gradients_and_random_streams_alone():
+    from labkit.zeta_gnn._device_batches import warm_up
+    from labkit.zeta_gnn.zeros import zeta_zeros
+
+    data = prepare(zeta_zeros(1, 210), 200)
+    model = ZetaGCN(data.x.shape[1], 8, dropout=0.5)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    calls = []
+    rng = torch.get_rng_state()
+    warm_up(model, data, "cpu", lambda params: calls.append(len(list(params))))
+    assert calls == [len(list(model.parameters()))]
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    assert torch.equal(rng, torch.get_rng_state())

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from labkit.zeta_gnn.training import ZetaData
 
 __all__ = ["DeviceBatch", "batch_loss", "by_destination", "csr_parts", "device_batches", "receptive_field",
-           "validation_sums"]
+           "validation_sums", "warm_up"]
 
 
 def by_destination(data: ZetaData) -> tuple[np.ndarray, np.ndarray]:
@@ -207,3 +207,18 @@ def validation_sums(model: torch.nn.Module, data: ZetaData, device: str, rank: i
     model.eval()
     out = model(x, adj)[pos]
     return float(torch.sum((out - target) ** 2)), int(pos.numel())
+
+
+def warm_up(model: torch.nn.Module, data: ZetaData, device: str, sum_gradients: Any) -> None:
+    """One forward and backward pass on the validation subgraph and one gradient all-reduce, then
+    the gradients are dropped: the device's libraries and kernels (cuBLAS, cuSPARSE, NCCL's
+    all-reduce) load before a timed loop. The weights and the optimizer are untouched."""
+    view = _validation_view(data, device, int(getattr(model, "hops", 2)), 0, 1)
+    if view is not None:
+        x, adj, pos, _ = view
+        model.eval()  # no dropout draw: the random streams stay where they were
+        model(x, adj)[pos].sum().backward()
+    sum_gradients(model.parameters())
+    model.zero_grad(set_to_none=True)
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize(device)

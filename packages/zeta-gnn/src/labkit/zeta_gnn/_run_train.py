@@ -71,6 +71,7 @@ def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, l
     import torch
 
     from labkit.core import Tracked
+    from labkit.zeta_gnn._device_batches import warm_up
     from labkit.zeta_gnn.batching import partition
     from labkit.zeta_gnn.losses import SpacingLoss
     from labkit.zeta_gnn.model import ZetaGCN
@@ -93,6 +94,7 @@ def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, l
     track = {"model": model, "opt": opt,
              "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v)),
              "best": Tracked(lambda: dict(best), best.update)}
+    warm_up(model, data, device, ctx.sum_gradients)  # the device's start-up (CUDA libraries) before the loop's clock
     t0 = ctx.elapsed_s  # summed over resumed sessions
     clock: dict[str, float] = {}
     for epoch in ctx.loop(cfg.epochs, track=track, checkpoint_every=cfg.checkpoint_every, name=name,
