@@ -60,14 +60,6 @@ class ZetaData:
         """Zero index of the first node."""
         return int(self.n[0])
 
-    def to_ordinate(self, pred_raw: torch.Tensor, idx: torch.Tensor | slice) -> torch.Tensor:
-        """Map raw predictions of nodes ``idx`` to ordinates (differentiable); spacing mode: unused."""
-        if self.target == "ordinate":
-            return pred_raw
-        ts = torch.as_tensor(self.t_smooth, dtype=pred_raw.dtype, device=pred_raw.device)[idx]
-        r = torch.as_tensor(self.rho, dtype=pred_raw.dtype, device=pred_raw.device)[idx]
-        return ts + pred_raw / r
-
 
 def node_inputs(n: np.ndarray, *, target: str, primes: Sequence[int], graph: str, lags: int, n_max: float,
                 seed: int, spacings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
