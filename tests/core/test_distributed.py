@@ -5,6 +5,8 @@ The runs on several processes (gloo) are in tests/zeta_gnn/test_distributed.py.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -68,3 +70,35 @@ def test_launcher_checks_input_without_torch(tmp_path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+_SUM_STEP = r"""
+import json, torch
+from labkit.core import distributed as d
+group = d.join("cpu")
+w = torch.nn.Parameter(torch.zeros(3))
+frozen = torch.nn.Parameter(torch.ones(1), requires_grad=False)
+if group.rank == 0:
+    w.grad = torch.tensor([1.0, 2.0, 3.0])  # rank 1 computed no batch: its gradient counts as zeros
+values = torch.tensor([group.rank + 1.0, 0.25], dtype=torch.float64)
+total = d.sum_gradients_and([w, frozen], values)
+print(json.dumps({"rank": group.rank, "grad": w.grad.tolist(), "total": total.tolist(), "dtype": str(total.dtype),
+                  "frozen": frozen.grad is None}))
+d.leave()
+"""
+
+
+def test_gradients_and_loss_terms_are_summed_in_one_all_reduce(tmp_path) -> None:
+    pytest.importorskip("torch.distributed")
+    script = tmp_path / "sum_step.py"
+    script.write_text(_SUM_STEP)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                           str(script)], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = sorted((json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")),
+                   key=lambda r: r["rank"])
+    assert [r["rank"] for r in ranks] == [0, 1]
+    for r in ranks:
+        assert r["grad"] == [1.0, 2.0, 3.0] and r["total"] == [3.0, 0.5]
+        assert r["dtype"] == "torch.float64" and r["frozen"]

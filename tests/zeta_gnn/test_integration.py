@@ -30,6 +30,13 @@ def test_train_quick_preset(labkit_run, tmp_path):
     assert res["validation"]["zeros"] == [4001, 4500] and res["test_zeros"] == [4501, 5000]
     hist = (out / "history.csv").read_text().splitlines()
     assert len(hist) == 61 and "rg" in hist[0] and "val_loss" in hist[0]
+    # the training loop's clock: rising per epoch, without the final checkpoint and results
+    import csv
+    import itertools
+
+    times = [float(r["time_s"]) for r in csv.DictReader((out / "history.csv").open())]
+    assert all(b > a > 0 for a, b in itertools.pairwise(times))
+    assert res["train_loop_s"] == times[-1] <= res["train_seconds"]
 
 
 def test_resume_is_bit_identical(labkit_run, tmp_path):

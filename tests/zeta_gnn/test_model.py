@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from labkit.zeta_gnn.batching import cluster_batches, contiguous_parts, partition, spacing_survival
-from labkit.zeta_gnn.graph import adelic_edges, gcn_norm
+from labkit.zeta_gnn.graph import adelic_edges, gcn_norm, random_matched_edges
 from labkit.zeta_gnn.losses import SpacingLoss, contiguous_pairs, law_nll, mmd, unfolded_pred_spacings, wigner_nll
 from labkit.zeta_gnn.model import ZetaGCN, check_finite, index_features
 from labkit.zeta_gnn.spectral import spacing_law
@@ -123,3 +123,60 @@ def test_metis_partition_is_cached(tmp_path, monkeypatch):
 def test_spacing_survival_counts_pairs():
     assert spacing_survival(contiguous_parts(10, 2)) == pytest.approx(8 / 9)
     assert spacing_survival(np.arange(10) % 2) == 0.0
+
+
+@pytest.mark.parametrize("keep", [None, {1, 4}])
+def test_cluster_batches_match_an_induced_subgraph_per_batch(keep):
+    # reference: each batch's clusters in the shuffled order, torch_geometric's subgraph (the original construction)
+    from torch_geometric.utils import subgraph
+
+    n, n_parts, per = 700, 23, 4  # the last batch holds 3 clusters
+    ei = random_matched_edges(n, seed=3)
+    parts = partition(ei, n, n_parts, "contiguous")
+    got = list(cluster_batches(parts, ei, per, np.random.default_rng(7), keep=keep))
+    perm = np.random.default_rng(7).permutation(n_parts)
+    assert len(got) == -(-n_parts // per)
+    for b, batch in enumerate(got):
+        if keep is not None and b not in keep:
+            assert batch is None
+            continue
+        nodes = np.sort(np.flatnonzero(np.isin(parts, perm[b * per : (b + 1) * per])))
+        sub, _ = subgraph(torch.from_numpy(nodes), torch.from_numpy(ei), relabel_nodes=True, num_nodes=n)
+        np.testing.assert_array_equal(batch.nodes, nodes)
+        np.testing.assert_array_equal(batch.edge_index, sub.numpy())
+        np.testing.assert_array_equal(batch.edge_weight, gcn_norm(sub.numpy(), nodes.size))
+
+
+@pytest.mark.parametrize("graph", ["adelic", "random"])
+def test_validation_on_its_receptive_field_equals_the_full_graph(graph):
+    from labkit.zeta_gnn._device_batches import validation_sums
+    from labkit.zeta_gnn.training import sparse_adjacency, validation_loss
+    from labkit.zeta_gnn.zeros import zeta_zeros
+
+    data = prepare(zeta_zeros(1, 610), 600, graph=graph)
+    torch.manual_seed(1)
+    model = ZetaGCN(data.x.shape[1], 16).eval()
+    with torch.no_grad():  # reference: the whole graph, then the validation rows
+        full = model(torch.from_numpy(data.x), sparse_adjacency(data.edge_index, data.edge_weight, data.n.size, "cpu"))
+    err = (full[data.n_train : data.n_val] - torch.from_numpy(data.y[data.n_train : data.n_val])) ** 2
+    assert validation_loss(model, data, "cpu") == pytest.approx(float(err.mean()), rel=1e-6)
+    # three ranks' shares add up to the whole block
+    shares = [validation_sums(model, data, "cpu", r, 3) for r in range(3)]
+    assert sum(n for _, n in shares) == data.n_val - data.n_train
+    assert sum(s for s, _ in shares) == pytest.approx(float(err.sum()), rel=1e-6)
+
+
+def test_warm_up_leaves_weights_gradients_and_random_streams_alone():
+    from labkit.zeta_gnn._device_batches import warm_up
+    from labkit.zeta_gnn.zeros import zeta_zeros
+
+    data = prepare(zeta_zeros(1, 210), 200)
+    model = ZetaGCN(data.x.shape[1], 8, dropout=0.5)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    calls = []
+    rng = torch.get_rng_state()
+    warm_up(model, data, "cpu", lambda params: calls.append(len(list(params))))
+    assert calls == [len(list(model.parameters()))]
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    assert torch.equal(rng, torch.get_rng_state())

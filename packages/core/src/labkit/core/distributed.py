@@ -30,7 +30,7 @@ from typing import Any
 from labkit.core._errors import LabkitError
 
 __all__ = ["Group", "Step", "announce", "barrier", "broadcast", "current", "join", "launch", "launched", "leave",
-           "receive", "step_groups", "sum_gradients", "sum_values"]
+           "receive", "step_groups", "sum_gradients", "sum_gradients_and", "sum_values"]
 
 #: torchrun's variables that make a process one rank of a group
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -159,6 +159,22 @@ def sum_gradients(params: Iterable[Any]) -> None:
     A parameter without a gradient (this rank computed no batch) counts as zeros, so every rank
     joins the sum and ends with the same gradient.
     """
+    sum_gradients_and(params, None)
+
+
+def sum_gradients_and(params: Iterable[Any], values: Any) -> Any:
+    """:func:`sum_gradients`, with the 1-D tensor ``values`` summed in the same all-reduce; returns its sum.
+
+    One collective per optimizer step carries the gradients and the step's loss terms, and the
+    sum stays a tensor on ``values``' device: a training loop needs no host synchronisation per
+    step (read the sums once per epoch). ``values`` may be None (then None is returned).
+
+    Example:
+        >>> import torch
+        >>> w = torch.nn.Parameter(torch.ones(2))
+        >>> sum_gradients_and([w], torch.tensor([3.0])).tolist(), w.grad.tolist()
+        ([3.0], [0.0, 0.0])
+    """
     import torch
 
     params = [p for p in params if p.requires_grad]
@@ -166,16 +182,19 @@ def sum_gradients(params: Iterable[Any]) -> None:
         if p.grad is None:
             p.grad = torch.zeros_like(p)
     if _group is None or _group.world_size == 1 or not params:
-        return
+        return values
     import torch.distributed as dist
 
-    flat = torch.cat([p.grad.reshape(-1) for p in params])
+    grads = [p.grad.reshape(-1) for p in params]
+    extra = [] if values is None else [values.reshape(-1).to(grads[0].dtype)]
+    flat = torch.cat(grads + extra)
     dist.all_reduce(flat)
     offset = 0
     for p in params:
         n = p.grad.numel()
         p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
         offset += n
+    return None if values is None else flat[offset:].to(values.dtype).view_as(values)
 
 
 def sum_values(values: Sequence[float]) -> list[float]:

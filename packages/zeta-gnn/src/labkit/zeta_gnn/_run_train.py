@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,7 @@ def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, l
     import torch
 
     from labkit.core import Tracked
+    from labkit.zeta_gnn._device_batches import warm_up
     from labkit.zeta_gnn.batching import partition
     from labkit.zeta_gnn.losses import SpacingLoss
     from labkit.zeta_gnn.model import ZetaGCN
@@ -92,16 +94,22 @@ def fit(ctx: RunContext[Any], cfg: Any, data: Any, *, name: str) -> tuple[Any, l
     track = {"model": model, "opt": opt,
              "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v)),
              "best": Tracked(lambda: dict(best), best.update)}
+    warm_up(model, data, device, ctx.sum_gradients)  # the device's start-up (CUDA libraries) before the loop's clock
     t0 = ctx.elapsed_s  # summed over resumed sessions
+    clock: dict[str, float] = {}
     for epoch in ctx.loop(cfg.epochs, track=track, checkpoint_every=cfg.checkpoint_every, name=name,
                           desc=f"{name} epochs"):
+        if not clock:  # the loop's clock starts at its first epoch (resumed: where the history ends)
+            clock.update(start=time.perf_counter(), before=history[-1].get("time_s", 0.0) if history else 0.0)
         # the batch order depends only on (seed, epoch): a resumed run redraws the same batches
         rng = np.random.default_rng([ctx.seed, epoch])
         rec = train_epoch(model, opt, data, loss_fn, device=device, rng=rng, parts=parts,
                           clusters_per_batch=cfg.clusters_per_batch, rg_weight=cfg.w_rg, accumulate=cfg.accumulate,
                           ctx=ctx)
         rec["epoch"] = epoch
-        rec["val_loss"] = validation_loss(model, data, device)
+        rec["val_loss"] = validation_loss(model, data, device, ctx)  # a host read: the device is done
+        # training-loop seconds so far: every epoch and the checkpoints between them, not the final write
+        rec["time_s"] = clock["before"] + time.perf_counter() - clock["start"]
         history.append(rec)
         if not rec["val_loss"] >= best["val_loss"]:  # NaN (no validation block) keeps the latest
             best.update(epoch=epoch, val_loss=rec["val_loss"],
@@ -142,6 +150,7 @@ def run_train(ctx: RunContext[Any]) -> dict[str, Any]:
                                       f"{cfg.epochs}) on zeros {first}..{first + cfg.n_zeros - 1}")
         results: dict[str, Any] = {
             "metrics": metrics, "spacing_law": cfg.spacing_law, "graph": cfg.graph, "train_seconds": seconds,
+            "train_loop_s": history[-1]["time_s"] if history else 0.0,
             "nodes_per_second": _throughput(history, seconds), "final_loss": history[-1] if history else {},
             "validation": {**best, "zeros": [int(data.n[data.n_train]), int(data.n[data.n_val - 1])]
                            if data.n_val > data.n_train else []},

@@ -2,7 +2,7 @@
 
 PyG's ``ClusterData`` needs pyg-lib or torch-sparse for METIS; neither installs here, so the
 partition comes from ``pymetis.part_graph`` and each batch (a union of clusters, redrawn every
-epoch as in Chiang et al. 2019) is cut out with ``torch_geometric.utils.subgraph``.
+epoch as in Chiang et al. 2019) is cut out with numpy, every batch of an epoch in one pass.
 """
 
 from __future__ import annotations
@@ -89,27 +89,39 @@ def cluster_batches(parts: np.ndarray, edge_index: np.ndarray, clusters_per_batc
 
     Every node lands in exactly one batch per epoch. Edges between clusters of different batches
     are dropped (the Cluster-GCN approximation); the subgraph is renormalised on its own degrees.
-    With ``keep``, only batches of those positions are cut out (``None`` is yielded for the others:
-    one rank of several builds only its own).
-    """
-    import torch
-    from torch_geometric.utils import subgraph
+    A batch's nodes are sorted and its edges keep their order in ``edge_index``. With ``keep``,
+    only batches of those positions are yielded (``None`` for the others: one rank of several
+    uses only its own). All batches of the epoch are cut out at once (one pass over the edges).
 
+    Example:
+        >>> [(b.nodes.tolist(), b.edge_index.tolist()) for b in cluster_batches(
+        ...     np.array([0, 0, 1, 1]), np.array([[0, 1, 2], [1, 2, 3]]), 1, np.random.default_rng(0))]
+        [([0, 1], [[0], [1]]), ([2, 3], [[0], [1]])]
+    """
     from labkit.zeta_gnn.graph import gcn_norm
 
     n_parts = int(parts.max()) + 1
-    order = np.argsort(parts, kind="stable")
-    bounds = np.searchsorted(parts[order], np.arange(n_parts + 1))
-    perm = rng.permutation(n_parts)
-    ei = torch.from_numpy(edge_index)
-    for b, g in enumerate(range(0, n_parts, clusters_per_batch)):
+    n_batches = -(-n_parts // clusters_per_batch)
+    batch_of = np.empty(n_parts, dtype=np.int64)
+    batch_of[rng.permutation(n_parts)] = np.arange(n_parts) // clusters_per_batch  # batch b: clusters perm[b*c:(b+1)*c]
+    node_batch = batch_of[parts]
+    node_order = np.argsort(node_batch, kind="stable")  # batch 0's nodes ascending, then batch 1's, ...
+    node_bounds = np.searchsorted(node_batch[node_order], np.arange(n_batches + 1))
+    local = np.empty(parts.size, dtype=np.int64)  # a node's position among its batch's sorted nodes
+    local[node_order] = np.arange(parts.size) - np.repeat(node_bounds[:-1], np.diff(node_bounds))
+    # few batches: small integers sort stably by radix, in linear time
+    node_batch = node_batch.astype(np.int16) if n_batches < 2**15 else node_batch
+    src_batch = node_batch[edge_index[0]]
+    inside = np.flatnonzero(src_batch == node_batch[edge_index[1]])
+    edge_order = inside[np.argsort(src_batch[inside], kind="stable")]
+    edge_bounds = np.searchsorted(src_batch[edge_order], np.arange(n_batches + 1))
+    for b in range(n_batches):
         if keep is not None and b not in keep:
             yield None
             continue
-        nodes = np.sort(np.concatenate([order[bounds[c] : bounds[c + 1]] for c in perm[g : g + clusters_per_batch]]))
-        sub, _ = subgraph(torch.from_numpy(nodes), ei, relabel_nodes=True, num_nodes=parts.size)
-        sub_np = sub.numpy()
-        yield Batch(nodes, sub_np, gcn_norm(sub_np, nodes.size))
+        nodes = node_order[node_bounds[b] : node_bounds[b + 1]]
+        sub = local[edge_index[:, edge_order[edge_bounds[b] : edge_bounds[b + 1]]]]
+        yield Batch(nodes, sub, gcn_norm(sub, nodes.size))
 
 
 def spacing_survival(parts: np.ndarray) -> float:

@@ -81,6 +81,10 @@ class TrainExperiment(Experiment[TrainConfig]):
                   "ablation": True},
         "100k": {"n_zeros": 100_000, "epochs": 30, "batching": "metis", "n_parts": 256, "clusters_per_batch": 16,
                  "spacing_law": "bogomolny"},
+        # strong scaling on GPUs: 8 batches of ~2,380 nodes per epoch, each step a forward and backward
+        # through two 4096x4096 layers (~0.5 TFLOP per batch); --nproc K splits every step's batches
+        "scale": {"n_zeros": 19_000, "predict_k": 50, "batching": "contiguous", "n_parts": 64, "clusters_per_batch": 8,
+                  "hidden": 4096, "lr": 1e-3, "epochs": 20, "checkpoint_every": 20},
     }
     flagship = True
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,6 +60,10 @@ def law_nll(s: torch.Tensor, law: SpacingLaw, floor: float = 1e-6) -> torch.Tens
     """Mean −log p(s) for a tabulated law (linear interpolation, differentiable in s)."""
     grid = torch.as_tensor(law.grid, dtype=s.dtype, device=s.device)
     logp = torch.log(torch.as_tensor(law.pdf, dtype=s.dtype, device=s.device).clamp_min(floor))
+    return _table_nll(s, grid, logp)
+
+
+def _table_nll(s: torch.Tensor, grid: torch.Tensor, logp: torch.Tensor) -> torch.Tensor:
     x = s.clamp(grid[0], grid[-1])
     i = torch.clamp(torch.searchsorted(grid, x.detach()) - 1, 0, grid.numel() - 2)
     w = (x - grid[i]) / (grid[i + 1] - grid[i])
@@ -95,25 +100,62 @@ class SpacingLoss:
 
     def __init__(self, law: SpacingLaw, weights: Mapping[str, float], mmd_samples: int = 256) -> None:
         self.law, self.weights, self.mmd_samples = law, dict(weights), int(mmd_samples)
+        self._tables: dict[tuple[str, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    @property
+    def wants_distribution(self) -> bool:
+        """Whether the NLL or MMD term has a weight (else no spacing statistics are computed)."""
+        return self.weights.get("nll", 0.0) > 0 or self.weights.get("mmd", 0.0) > 0
+
+    def draw(self, n_spacings: int, rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray] | None:
+        """The MMD's random draws for ``n_spacings`` predicted spacings: (positions of the subsample, or
+        None for all of them; the reference sample of the law); None when no distribution term is computed.
+
+        ``__call__`` draws them itself; a training loop may draw them ahead (on the host, while the
+        device computes) and pass them as ``draws``: the same draws give the same loss.
+
+        Example:
+            >>> from labkit.zeta_gnn.spectral import spacing_law
+            >>> loss = SpacingLoss(spacing_law("wigner"), {"mse": 1.0, "mmd": 0.1}, mmd_samples=4)
+            >>> idx, ref = loss.draw(10, np.random.default_rng(0))
+            >>> idx.shape, ref.shape
+            ((4,), (4,))
+        """
+        if n_spacings < 2 or not self.wants_distribution:
+            return None
+        idx = rng.choice(n_spacings, self.mmd_samples, replace=False) if n_spacings > self.mmd_samples else None
+        return idx, self.law.sample(n_spacings if idx is None else idx.size, rng)
+
+    def _nll(self, s: torch.Tensor) -> torch.Tensor:
+        if self.law.name == "wigner":
+            return wigner_nll(s)
+        key = (str(s.device), s.dtype)
+        if key not in self._tables:  # the law's table moves to the device once, not every step
+            grid = torch.as_tensor(self.law.grid, dtype=s.dtype, device=s.device)
+            self._tables[key] = (grid, torch.log(torch.as_tensor(self.law.pdf, dtype=s.dtype, device=s.device)
+                                                 .clamp_min(1e-6)))
+        return _table_nll(s, *self._tables[key])
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor, /, *, t_pred: torch.Tensor | None = None,
                  index: torch.Tensor | None = None, density: torch.Tensor | None = None,
                  spacings: torch.Tensor | None = None, rng: np.random.Generator | None = None,
-                 extra: Mapping[str, torch.Tensor] | None = None) -> LossResult:
-        """Combine the terms; spacings come from ``spacings`` or from (t_pred, index, density)."""
+                 extra: Mapping[str, torch.Tensor] | None = None,
+                 draws: tuple[Any, Any] | None = None) -> LossResult:
+        """Combine the terms; spacings come from ``spacings`` or from (t_pred, index, density).
+
+        ``draws``: the MMD draws of :meth:`draw` for these spacings (arrays or tensors), else drawn from ``rng``.
+        """
         terms: dict[str, torch.Tensor] = {"mse": torch.mean((pred - target) ** 2)}
         if spacings is None and t_pred is not None and index is not None and density is not None:
             spacings = unfolded_pred_spacings(t_pred, index, density)
-        want_dist = self.weights.get("nll", 0.0) > 0 or self.weights.get("mmd", 0.0) > 0
-        if spacings is not None and spacings.numel() >= 2 and want_dist:
-            terms["nll"] = wigner_nll(spacings) if self.law.name == "wigner" else law_nll(spacings, self.law)
-            rng = rng if rng is not None else np.random.default_rng(0)
-            sub = spacings
-            if spacings.numel() > self.mmd_samples:
-                sub = spacings[torch.as_tensor(rng.choice(spacings.numel(), self.mmd_samples, replace=False),
-                                               device=spacings.device)]
-            ref = torch.as_tensor(self.law.sample(sub.numel(), rng), dtype=sub.dtype, device=sub.device)
-            terms["mmd"] = mmd(sub, ref)
+        if spacings is not None and spacings.numel() >= 2 and self.wants_distribution:
+            if draws is None:
+                draws = self.draw(spacings.numel(), rng if rng is not None else np.random.default_rng(0))
+            assert draws is not None
+            terms["nll"] = self._nll(spacings)
+            idx, ref = draws
+            sub = spacings if idx is None else spacings[torch.as_tensor(idx, device=spacings.device)]
+            terms["mmd"] = mmd(sub, torch.as_tensor(ref, dtype=sub.dtype, device=sub.device))
         terms.update(extra or {})
         weights = {k: v for k, v in self.weights.items() if k in terms}
         return combine_losses(terms, weights)

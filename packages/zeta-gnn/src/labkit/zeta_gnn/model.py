@@ -68,6 +68,9 @@ class ZetaGCN(nn.Module):
         torch.Size([3])
     """
 
+    hops = 2
+    """Message-passing layers: a node's prediction depends on the nodes within this many edges."""
+
     def __init__(self, in_features: int, hidden: int = 128, dropout: float = 0.0) -> None:
         from torch_geometric.nn import GCNConv
 

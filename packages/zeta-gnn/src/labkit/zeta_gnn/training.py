@@ -60,14 +60,6 @@ class ZetaData:
         """Zero index of the first node."""
         return int(self.n[0])
 
-    def to_ordinate(self, pred_raw: torch.Tensor, idx: torch.Tensor | slice) -> torch.Tensor:
-        """Map raw predictions of nodes ``idx`` to ordinates (differentiable); spacing mode: unused."""
-        if self.target == "ordinate":
-            return pred_raw
-        ts = torch.as_tensor(self.t_smooth, dtype=pred_raw.dtype, device=pred_raw.device)[idx]
-        r = torch.as_tensor(self.rho, dtype=pred_raw.dtype, device=pred_raw.device)[idx]
-        return ts + pred_raw / r
-
 
 def node_inputs(n: np.ndarray, *, target: str, primes: Sequence[int], graph: str, lags: int, n_max: float,
                 seed: int, spacings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,28 +140,6 @@ def _full_adjacency(data: ZetaData, device: str) -> torch.Tensor:
     return cache[device]
 
 
-def _forward_loss(model, data: ZetaData, loss_fn: SpacingLoss, nodes: np.ndarray | None, ei: np.ndarray,
-                  ew: np.ndarray, device: str, rng: np.random.Generator, rg_weight: float = 0.0):
-    all_nodes = np.arange(data.n.size) if nodes is None else nodes
-    x = torch.from_numpy(data.x[all_nodes]).to(device)
-    adj = _full_adjacency(data, device) if nodes is None else sparse_adjacency(ei, ew, all_nodes.size, device)
-    out = model(x, adj)
-    train = all_nodes < data.n_train
-    pos = torch.from_numpy(np.flatnonzero(train)).to(device)
-    pred = out[pos]
-    target = torch.from_numpy(data.y[all_nodes[train]]).to(device)
-    pred_raw = data.mu + data.sd * pred
-    gidx = torch.from_numpy(all_nodes[train]).to(device)
-    extra = {}
-    if rg_weight > 0:
-        extra["rg"] = _rg_penalty(model, data, out, device)
-    if data.target == "spacing":
-        return loss_fn(pred, target, spacings=pred_raw, rng=rng, extra=extra), pos.numel()
-    t_pred = data.to_ordinate(pred_raw, gidx)
-    rho = torch.as_tensor(data.rho, dtype=pred.dtype, device=device)[gidx]
-    return loss_fn(pred, target, t_pred=t_pred, index=gidx, density=rho, rng=rng, extra=extra), pos.numel()
-
-
 def _rg_penalty(model, data: ZetaData, out: torch.Tensor, device: str) -> torch.Tensor:
     """Block-spin consistency: the model on the coarse graph of index pairs {2i, 2i+1} (features at the
     pair centre, quotient edges, GCN-normalised) must predict the pair mean of its fine predictions,
@@ -198,59 +168,62 @@ def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, data: ZetaDa
     gradients are summed over ranks (:mod:`labkit.core.distributed`), so K processes follow the
     trajectory of one with ``accumulate=K``; a batch without training nodes contributes a zero
     gradient. Each batch's random draws (MMD samples) come from its own generator, the same
-    whichever rank computes it. Returns ``train_loss`` and the loss
-    components (means over the training nodes seen), the number of training nodes seen and the
-    fraction of training spacings that survived inside batches.
+    whichever rank computes it. This rank's batches are built on the host and moved to the device
+    at the start of the epoch; the steps then never wait for the device (losses are summed there
+    and read once, at the end). Returns ``train_loss`` and the loss components (means over the
+    training nodes seen), the number of training nodes seen and the fraction of training spacings
+    that survived inside batches.
     """
-    from labkit.core.distributed import step_groups, sum_gradients, sum_values
+    from labkit.core.distributed import step_groups, sum_gradients_and, sum_values
+    from labkit.zeta_gnn._device_batches import batch_loss, by_destination, device_batches
 
     model.train()
     n_batches = 1 if parts is None else -(-(int(parts.max()) + 1) // clusters_per_batch)
     steps = (ctx.steps(n_batches, accumulate) if ctx is not None else step_groups(n_batches, accumulate=accumulate))
     mine = {b for step in steps for b in step.mine}
     batch_seeds = rng.integers(0, 2**63, size=n_batches)  # drawn before the cluster order, on every rank alike
+    edges, weights = by_destination(data)
     groups: dict[int, tuple[np.ndarray | None, np.ndarray, np.ndarray]] = {}
     if parts is None:
-        groups[0] = (None, data.edge_index, data.edge_weight)
+        groups[0] = (None, edges, weights)
     else:
-        for b, batch in enumerate(cluster_batches(parts, data.edge_index, clusters_per_batch, rng, keep=mine)):
+        for b, batch in enumerate(cluster_batches(parts, edges, clusters_per_batch, rng, keep=mine)):
             if batch is not None:
                 groups[b] = (batch.nodes, batch.edge_index, batch.edge_weight)
+    batches = device_batches(data, loss_fn, groups, {b: np.random.default_rng(batch_seeds[b]) for b in groups}, device)
     keys = ["total", *loss_fn.weights]
-    sums = dict.fromkeys(keys, 0.0)
+    sums = torch.zeros(len(keys), dtype=torch.float64, device=device)
+    zero = torch.zeros((), device=device)
+    rg = (lambda out: _rg_penalty(model, data, out, device)) if rg_weight > 0 else None
     seen = pairs = 0
     for step in steps:
-        generators = {b: np.random.default_rng(batch_seeds[b]) for b in step.mine}
         holder: dict[str, Any] = {}
 
         # the closure runs inside opt.step (QIMAD calls it once per evaluated agent): bind the step now
-        def closure(step=step, generators=generators, holder=holder):
+        def closure(step=step, holder=holder):
             opt.zero_grad()
-            total, records = 0.0, []
+            total, records = zero, []
             for b in step.mine:
-                nodes, ei, ew = groups[b]
-                if nodes is not None and not np.any(nodes < data.n_train):
+                if b not in batches:
                     continue  # validation/test nodes only: no loss term, nothing to learn (zero gradient)
-                res, n_seen = _forward_loss(model, data, loss_fn, nodes, ei, ew, device, generators[b], rg_weight)
+                res = batch_loss(model, data, loss_fn, batches[b], rg)
                 (res.total / step.count).backward()
-                total += float(res.total.detach())
-                records.append((res, n_seen))
-            sum_gradients(model.parameters())
+                total = total + res.total.detach()
+                records.append((res, batches[b].seen))
+            summed = sum_gradients_and(model.parameters(), total.reshape(1))
             holder["records"] = records
-            return torch.tensor(sum_values([total])[0] / step.count)
+            return summed[0] / step.count
 
         opt.step(closure)
         for res, n_seen in holder["records"]:
             terms = {"total": res.total, **res.components}
-            for k in keys:
-                if k in terms:
-                    sums[k] += float(terms[k].detach() if torch.is_tensor(terms[k]) else terms[k]) * n_seen
+            sums += torch.stack([terms[k].detach().double() if k in terms else zero.double() for k in keys]) * n_seen
             seen += n_seen
         for b in step.mine:
             nodes = groups[b][0]
             idx = np.arange(data.n_train) if nodes is None else nodes[nodes < data.n_train]
             pairs += int(np.sum(np.diff(idx) == 1))
-    totals = sum_values([seen, pairs, *(sums[k] for k in keys)])
+    totals = sum_values([seen, pairs, *sums.tolist()])
     seen_all = totals[0]
     out = {("train_loss" if k == "total" else k): v / max(seen_all, 1) for k, v in zip(keys, totals[2:], strict=True)}
     out["nodes"] = float(seen_all)
@@ -266,15 +239,21 @@ def predict(model: torch.nn.Module, data: ZetaData, device: str) -> np.ndarray:
     return (data.mu + data.sd * out.double()).cpu().numpy()
 
 
-@torch.no_grad()
-def validation_loss(model: torch.nn.Module, data: ZetaData, device: str) -> float:
-    """MSE of the standardised target on the validation block (full graph, eval mode); NaN if it is empty."""
+def validation_loss(model: torch.nn.Module, data: ZetaData, device: str, ctx: RunContext[Any] | None = None) -> float:
+    """MSE of the standardised target on the validation block (eval mode); NaN if it is empty.
+
+    Computed on the validation nodes' receptive field (exactly the full-graph predictions there);
+    with ``ctx`` of one rank of several, each rank computes its share and the sums are combined.
+    """
+    from labkit.zeta_gnn._device_batches import validation_sums
+
     if data.n_val <= data.n_train:
         return float("nan")
-    model.eval()
-    out = model(torch.from_numpy(data.x).to(device), _full_adjacency(data, device))[data.n_train : data.n_val]
-    target = torch.from_numpy(data.y[data.n_train : data.n_val]).to(device)
-    return float(torch.mean((out - target) ** 2))
+    if ctx is None or ctx.world_size == 1:
+        sq, count = validation_sums(model, data, device)
+    else:
+        sq, count = ctx.sum_values(validation_sums(model, data, device, ctx.rank, ctx.world_size))
+    return sq / count
 
 
 def _err_stats(e: np.ndarray, prefix: str) -> dict[str, float]:
