@@ -82,8 +82,9 @@ if group.rank == 0:
     w.grad = torch.tensor([1.0, 2.0, 3.0])  # rank 1 computed no batch: its gradient counts as zeros
 values = torch.tensor([group.rank + 1.0, 0.25], dtype=torch.float64)
 total = d.sum_gradients_and([w, frozen], values)
+rows = d.sum_arrays([[[1.0, 2.0], [0.0, 0.0]] if group.rank == 0 else [[0.0, 0.0], [3.0, 4.0]], [group.rank + 1]])
 print(json.dumps({"rank": group.rank, "grad": w.grad.tolist(), "total": total.tolist(), "dtype": str(total.dtype),
-                  "frozen": frozen.grad is None}))
+                  "frozen": frozen.grad is None, "rows": [a.tolist() for a in rows]}))
 d.leave()
 """
 
@@ -102,3 +103,4 @@ def test_gradients_and_loss_terms_are_summed_in_one_all_reduce(tmp_path) -> None
     for r in ranks:
         assert r["grad"] == [1.0, 2.0, 3.0] and r["total"] == [3.0, 0.5]
         assert r["dtype"] == "torch.float64" and r["frozen"]
+        assert r["rows"] == [[[1.0, 2.0], [3.0, 4.0]], [3.0]]  # sharded rows gathered on every rank

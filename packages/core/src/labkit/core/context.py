@@ -89,6 +89,12 @@ class RunContext(Generic[ConfigT]):
 
         return sum_values(list(values))
 
+    def sum_arrays(self, arrays: Iterable[Any]) -> list[Any]:
+        """Each numpy array summed over the ranks (float64): gather sharded work, zeros where a rank computed nothing."""
+        from labkit.core.distributed import sum_arrays
+
+        return sum_arrays(list(arrays))
+
     def broadcast(self, obj: Any) -> Any:
         """Rank 0's ``obj`` on every rank: compute something once (``obj if ctx.is_main else None``) and share it."""
         from labkit.core.distributed import broadcast

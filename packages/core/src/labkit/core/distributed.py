@@ -30,7 +30,7 @@ from typing import Any
 from labkit.core._errors import LabkitError
 
 __all__ = ["Group", "Step", "announce", "barrier", "broadcast", "current", "join", "launch", "launched", "leave",
-           "receive", "step_groups", "sum_gradients", "sum_gradients_and", "sum_values"]
+           "receive", "step_groups", "sum_arrays", "sum_gradients", "sum_gradients_and", "sum_values"]
 
 #: torchrun's variables that make a process one rank of a group
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
@@ -195,6 +195,36 @@ def sum_gradients_and(params: Iterable[Any], values: Any) -> Any:
         p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
         offset += n
     return None if values is None else flat[offset:].to(values.dtype).view_as(values)
+
+
+def sum_arrays(arrays: Sequence[Any]) -> list[Any]:
+    """Each numpy array summed over the ranks (float64, one all-reduce for all of them).
+
+    The gather of sharded work: each rank fills the entries it computed and leaves zeros
+    elsewhere, so the sum is the whole result on every rank, exactly (one writer per entry).
+    One process: the arrays, as float64.
+
+    Example:
+        >>> import numpy as np
+        >>> [a.tolist() for a in sum_arrays([np.arange(3), np.ones((1, 2))])]
+        [[0.0, 1.0, 2.0], [[1.0, 1.0]]]
+    """
+    import numpy as np
+
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    if _group is None or _group.world_size == 1 or not arrays:
+        return arrays
+    import torch
+    import torch.distributed as dist
+
+    flat = torch.from_numpy(np.concatenate([a.reshape(-1) for a in arrays])).to(_group.device)
+    dist.all_reduce(flat)
+    flat = flat.cpu().numpy()
+    out, offset = [], 0
+    for a in arrays:
+        out.append(flat[offset : offset + a.size].reshape(a.shape))
+        offset += a.size
+    return out
 
 
 def sum_values(values: Sequence[float]) -> list[float]:

@@ -31,7 +31,7 @@ from .fid_surrogate import FIDSurrogate
 from .systems import SpinSystem
 from .task import TASK_LINEWIDTH_HZ, TASK_TIMES, task_systems
 
-__all__ = ["FIDData", "FIDTrainSettings", "epoch_batches", "gather_rows", "make_fid_data", "train_fid"]
+__all__ = ["FIDData", "FIDTrainSettings", "epoch_batches", "make_fid_data", "train_fid"]
 
 
 @dataclass
@@ -58,7 +58,7 @@ def make_fid_data(counts: Mapping[int, int], seed: int, device: str = "cpu", chu
 
     The systems are drawn on every rank alike (cheap); their simulation is split into chunks of
     ``chunk`` systems of one N, and under ``--nproc K`` (``ctx`` of one rank) rank r simulates chunks
-    r, r + K, ... of that list and the chunks are gathered on every rank (:func:`gather_rows`). A chunk
+    r, r + K, ... of that list and the chunks are gathered on every rank (``ctx.sum_arrays``). A chunk
     is simulated the same way whichever rank runs it, so the data are identical for any world size.
     ``seconds_per_trajectory`` is wall time over this call's systems (all ranks working at once).
     """
@@ -77,30 +77,12 @@ def make_fid_data(counts: Mapping[int, int], seed: int, device: str = "cpu", chu
             arrays[n][k, s : s + chunk] = out[name].cpu().numpy()
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    if world > 1:
-        arrays = gather_rows(arrays)
+    if world > 1:  # one writer per row: the sum over ranks is the whole data set
+        arrays = dict(zip(arrays, ctx.sum_arrays(arrays.values()), strict=True))
     seconds = time.perf_counter() - t0
     total = max(1, sum(counts.values()))
     vec = {n: np.stack([s.to_vector() for s in systems[n]]) for n in systems}
     return FIDData(vec, *({n: a[k] for n, a in arrays.items()} for k in range(3)), {n: seconds / total for n in systems})
-
-
-def gather_rows(arrays: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
-    """Every rank's filled rows on every rank: each entry is written by one rank and zero on the others,
-    so the sum over ranks (one all-reduce per array, on the group's device) is the gathered array, exactly."""
-    import torch
-    import torch.distributed as dist
-
-    from labkit.core.distributed import current
-
-    group = current()
-    device = group.device if group is not None else "cpu"
-    out = {}
-    for n, a in arrays.items():
-        t = torch.from_numpy(a).to(device)
-        dist.all_reduce(t)
-        out[n] = t.cpu().numpy()
-    return out
 
 
 @dataclass
