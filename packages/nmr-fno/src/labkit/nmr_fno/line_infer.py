@@ -20,7 +20,8 @@ Example:
     >>> net = LineNet(LineNetConfig(hidden=8, head_width=8, slots=2)).eval()
     >>> s = task_system(4, "ring", seed=0)
     >>> re, im = LineNetNumpy(net).fid(np.stack([s.offsets_hz]), np.stack([s.couplings_hz]), float(TASK_TIMES[1]), 512)
-    >>> ref = net(*systems_to_tensors([s], torch.float32), torch.as_tensor(TASK_TIMES, dtype=torch.float32))
+    >>> with torch.no_grad():
+    ...     ref = net(*systems_to_tensors([s], torch.float32), torch.as_tensor(TASK_TIMES, dtype=torch.float32))
     >>> bool(np.abs(re - ref[0].double().numpy()).max() < 1e-4)
     True
 """
@@ -31,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from .grid import phasor_powers
 
 __all__ = ["LineNetNumpy"]
 
@@ -55,14 +58,20 @@ class _Dense:
         return y + self.b if self.b is not None else y
 
 
-def _segment_sum(g: np.ndarray, dst: np.ndarray, rows: int) -> np.ndarray:
-    """out[r] = sum of the rows g[e] with dst[e] = r, (rows, h): a 0/1 matrix product when small, else torch's index_add."""
-    if rows * g.shape[0] <= 1 << 16:
-        sel = np.zeros((rows, g.shape[0]), dtype=g.dtype)
-        sel[dst, np.arange(g.shape[0])] = 1
-        return sel @ g
-    out = torch.from_numpy(np.zeros((rows, g.shape[1]), dtype=g.dtype))
-    return out.index_add_(0, torch.from_numpy(dst), torch.from_numpy(np.ascontiguousarray(g))).numpy()
+class _SegmentSum:
+    """out[r] = sum of the rows g[e] with dst[e] = r: a 0/1 matrix product when small, else torch's index_add."""
+
+    def __init__(self, dst: np.ndarray, rows: int, dtype: type) -> None:
+        self.dst, self.rows, self.sel = dst, rows, None
+        if rows * dst.size <= 1 << 16:
+            self.sel = np.zeros((rows, dst.size), dtype=dtype)
+            self.sel[dst, np.arange(dst.size)] = 1
+
+    def __call__(self, g: np.ndarray) -> np.ndarray:
+        if self.sel is not None:
+            return self.sel @ g
+        out = torch.from_numpy(np.zeros((self.rows, g.shape[1]), dtype=g.dtype))
+        return out.index_add_(0, torch.from_numpy(self.dst), torch.from_numpy(np.ascontiguousarray(g))).numpy()
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -112,9 +121,10 @@ class LineNetNumpy:
         dst, src = eb * n + ei, eb * n + ej
         deg = adj.reshape(b * n, n).sum(-1)[:, None]
         e_feat = edge[eb, ei, ej]
+        segment_sum = _SegmentSum(dst, b * n, f)
         for wa, wb, we, second, ua, ub, last in self.rounds:
             g = _gelu(wa(hnode)[dst] + wb(hnode)[src] + we(e_feat))  # (E, h), before the message's 2nd layer
-            agg = _segment_sum(g, dst, b * n) @ second.w + deg * second.b  # sum_e (M2 g_e + b2)
+            agg = segment_sum(g) @ second.w + deg * second.b  # sum_e (M2 g_e + b2)
             hnode = hnode + last(_gelu(ua(hnode) + ub(agg)))
         kk = min(k, n - 1)
         score = (strength * adj - (1 - adj)).reshape(b * n, n)
@@ -144,8 +154,8 @@ class LineNetNumpy:
         freq, amp, rest = self.lines(nu, jm)
         b, n, n_lines = freq.shape
         coarse = -(-nt // _FINE)
-        zf, z32 = _powers(np.exp((2j * np.pi * dt) * freq.astype(np.float64).reshape(-1)), _FINE)  # (32, B N L): e^{2 pi i f c dt}
-        zc, _ = _powers(z32, coarse)  # (coarse, B N L): e^{2 pi i f 32 a dt}
+        zf, z32 = phasor_powers(np.exp((2j * np.pi * dt) * freq.astype(np.float64).reshape(-1)), _FINE)  # (32, B N L): e^{2 pi i f c dt}
+        zc, _ = phasor_powers(z32, coarse)  # (coarse, B N L): e^{2 pi i f 32 a dt}
         zc *= amp.astype(np.float64).reshape(-1) / n_lines
         # per spin: (coarse, L) @ (L, 32) -> (coarse, 32), time index m = 32 a + c
         sig = np.matmul(zc.reshape(coarse, b * n, n_lines).transpose(1, 0, 2), zf.reshape(_FINE, b * n, n_lines).transpose(1, 2, 0))
@@ -158,17 +168,3 @@ class LineNetNumpy:
         total = sig.sum(1) / n
         return total.real, total.imag
 
-
-def _powers(z: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """(count, M) table z^0 .. z^(count - 1) by doubling (each entry a product of at most log2(count) + 1
-    factors), and z^(2^ceil(log2 count))."""
-    out = np.empty((count, z.size), dtype=z.dtype)
-    out[0] = 1.0
-    p, filled = z, 1
-    while filled < count:
-        m = min(filled, count - filled)
-        np.multiply(out[:m], p, out=out[filled:filled + m])
-        p, filled = p * p, filled + m
-    while filled & (filled - 1):  # count not a power of two: square up to the next one
-        p, filled = p * p, filled * 2
-    return out, p
