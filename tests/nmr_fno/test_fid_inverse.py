@@ -49,3 +49,38 @@ def test_summary_counts_success_and_uses_the_bound_of_the_same_fits():
     rows = {r["route"]: r for r in summarise(trials)}
     assert rows["exact"]["success_rate"] == 0.75 and rows["surrogate+exact"]["success_rate"] == 1.0
     assert np.isclose(rows["exact"]["j_rmse_hz"], 0.1) and np.isclose(rows["exact"]["rmse_over_crb"], 1.0)
+
+
+def _two_basin_forward(fid: np.ndarray, right: float, wrong: float, right_offset: float, wrong_offset: float):
+    """A forward model whose cost in J has a minimum at ``right`` and one at ``wrong`` (depths set by the offsets)."""
+
+    def fwd(systems: list[SpinSystem]) -> np.ndarray:
+        out = []
+        for s in systems:
+            j = s.couplings_hz[0, 1]
+            out.append(fid + 0.05 * min((j - right) ** 2 + right_offset, (j - wrong) ** 2 + wrong_offset))
+        return np.stack(out)
+
+    return fwd
+
+
+def test_surrogate_minima_are_ranked_by_the_refining_model_not_by_the_surrogate():
+    truth = SpinSystem([-30.0, 35.0], [[0, 15.0], [15.0, 0]])
+    fid = noisy_fid(truth, 50.0, seed=1)
+    exact_like = _two_basin_forward(fid, 15.0, 25.0, 0.0, 0.3)  # global minimum at J = 15, a local one at 25
+    misleading = _two_basin_forward(fid, 15.0, 25.0, 0.3, 0.0)  # the surrogate prefers the wrong basin
+    x0 = np.array([[-30.0, 35.0, 14.0], [-30.0, 35.0, 24.0]])
+    r = fit_fid(misleading, truth, fid, x0, refine=exact_like)
+    assert abs(r.couplings[0] - 15.0) < 0.05  # ranking by the surrogate's cost would refine J = 25 only
+
+
+def test_summary_intervals():
+    trials = [{"n_spins": 4, "snr": 20.0, "trial": k, "crb": [0.1, 0.2],
+               "exact": {"err": [0.1 * (-1) ** k, 0.2], "seconds": 2.0, "evals": 10},
+               "surrogate+exact": {"err": [0.1, 2.0 if k == 0 else 0.2], "seconds": 1.0, "evals": 20}} for k in range(4)]
+    rows = {r["route"]: r for r in summarise(trials)}
+    ex, su = rows["exact"], rows["surrogate+exact"]
+    assert np.isclose(ex["rmse_over_crb"], 1.0) and np.isclose(ex["z_rms"], 1.0)
+    assert ex["rmse_over_crb_lo"] == ex["rmse_over_crb_hi"] == ex["rmse_over_crb"]  # identical trials: no spread
+    assert su["success_rate"] == 0.75 and np.isclose(su["success_lo"], 0.3006, atol=1e-3) and np.isclose(su["success_hi"], 0.9544, atol=1e-3)
+    assert ex["success_lo"] < 1.0 == ex["success_hi"]

@@ -66,3 +66,29 @@ def test_cpu_pool_eigh_matches_device_eigh():
     assert all(float((a[k] - b[k]).abs().max()) < 1e-12 for k in a)
     with pytest.raises(ValueError, match="eigh"):
         simulate_batch(systems, TASK_TIMES, eigh="gpu")
+
+
+def test_batched_eigh_mode_is_cuda_only_with_a_clear_error():
+    from labkit.nmr_fno.task import TASK_TIMES, task_systems
+
+    with pytest.raises(ValueError, match="eigh: 'batched' runs on a CUDA device only"):
+        simulate_batch(task_systems(4, 2, seed=1), TASK_TIMES, device="cpu", eigh="batched")
+
+
+@pytest.mark.gpu
+def test_batched_cusolver_eigh_matches_the_per_system_exact_method():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    from labkit.nmr_fno.cusolver_eigh import batched_eigh_available
+    from labkit.nmr_fno.exact import simulate_exact
+    from labkit.nmr_fno.task import TASK_TIMES, task_systems
+
+    ok, why = batched_eigh_available()
+    if not ok:
+        pytest.skip(why)
+    systems = task_systems(8, 5, seed=9)  # sectors up to 70 x 70: the XsyevBatched path
+    out = simulate_batch(systems, TASK_TIMES, device="cuda", eigh="batched", observables=("Mx", "My"))
+    for i, s in enumerate(systems):
+        ref = simulate_exact(s, TASK_TIMES, ("Mx", "My"))
+        for k in ("Mx", "My"):
+            assert float((out[k][i].cpu() - torch.from_numpy(ref[k])).abs().max()) < 1e-9

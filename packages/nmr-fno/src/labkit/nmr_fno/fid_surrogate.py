@@ -66,10 +66,26 @@ def pair_transfer_i1z(systems: Sequence[SpinSystem], times: np.ndarray) -> np.nd
     """
     t = np.asarray(times, dtype=np.float64)
     out = np.ones((len(systems), t.size))
-    for b, s in enumerate(systems):
-        d, j = s.offsets_hz[0] - s.offsets_hz[1:], s.couplings_hz[0, 1:]
-        w = np.sqrt(d**2 + j**2) + 1e-300
-        out[b] -= (j / w) ** 2 @ np.sin(np.pi * w[:, None] * t) ** 2
+    groups: dict[int, list[int]] = {}
+    for i, s in enumerate(systems):
+        groups.setdefault(s.n_spins, []).append(i)
+    for idx in groups.values():
+        nu = np.stack([systems[i].offsets_hz for i in idx])
+        jm = np.stack([systems[i].couplings_hz for i in idx])
+        out[idx] = _pair_transfer(nu, jm, t)
+    return out
+
+
+def _pair_transfer(nu: np.ndarray, jm: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """1 - sum_k (J_1k / w_1k)^2 sin^2(pi w_1k t) for offsets (B, N) and couplings (B, N, N); only J_1k != 0 contribute."""
+    b, k = np.nonzero(jm[:, 0, 1:])  # row-major: the terms of one system are contiguous
+    out = np.ones((nu.shape[0], t.size))
+    if b.size:
+        j = jm[b, 0, k + 1]
+        w = np.sqrt((nu[b, 0] - nu[b, k + 1]) ** 2 + j**2) + 1e-300
+        terms = (j / w)[:, None] ** 2 * np.sin(np.pi * w[:, None] * t) ** 2
+        rows, first = np.unique(b, return_index=True)
+        out[rows] -= np.add.reduceat(terms, first, axis=0)
     return out
 
 
@@ -83,6 +99,8 @@ class FIDSurrogate:
         model.eval()  # inference mode by default; train_fid switches to training and back
         self.times = TASK_TIMES.copy()  # the uniform task grid t_m = m / 512 s (the line model's fast path relies on it)
         self._times_cache: dict[str, Any] = {}
+        self._decay: dict[float, np.ndarray] = {}  # exp(-pi * linewidth * t) per linewidth
+        self._engine: tuple[Any, list, tuple | None, Any] | None = None  # model, its parameters, their addresses, LineNetNumpy
 
     @classmethod
     def build(cls, kind: str, spec: FIDSpec | None = None, **sizes: Any) -> FIDSurrogate:
@@ -123,10 +141,37 @@ class FIDSurrogate:
         out = self.model(x)
         return out[:, 0], out[:, 1], out[:, 2]
 
+    def _cpu_engine(self) -> Any:
+        """The NumPy inference copy of a ``lines`` model that lives on the CPU (rebuilt when a weight changes), else None."""
+        if self.kind != "lines":
+            return None
+        params = self._engine[1] if self._engine is not None and self._engine[0] is self.model else list(self.model.parameters())
+        if params[0].device.type != "cpu":
+            return None
+        # the engine reads views of the weights (in-place updates are seen); a rebound or moved weight gives a new address
+        key = (*(p.data_ptr() for p in params), params[0].dtype)
+        if self._engine is None or self._engine[0] is not self.model or self._engine[2] != key:
+            from .line_infer import LineNetNumpy
+
+            self._engine = (self.model, params, key, LineNetNumpy(self.model))
+        return self._engine[3]
+
+    def _decay_for(self, linewidth_hz: float) -> np.ndarray:
+        lw = float(linewidth_hz)
+        if lw not in self._decay:
+            if len(self._decay) > 16:
+                self._decay.clear()
+            self._decay[lw] = broaden(np.ones(self.times.size), self.times, lw)
+        return self._decay[lw]
+
     def predict(
         self, systems: Sequence[SpinSystem], linewidth_hz: float = TASK_LINEWIDTH_HZ, batch_size: int = 256, check_range: bool = True
     ) -> dict[str, np.ndarray]:
-        """{"t", "Mx", "My", "I1z"}: Mx, My broadened by exp(-pi * linewidth * t), each (B, T); I1z unbroadened."""
+        """{"t", "Mx", "My", "I1z"}: Mx, My broadened by exp(-pi * linewidth * t), each (B, T); I1z unbroadened.
+
+        A ``lines`` model on the CPU is evaluated by its NumPy copy (:mod:`labkit.nmr_fno.line_infer`,
+        the same function to float rounding, without torch's per-op overhead at small batches).
+        """
         import torch
 
         systems = list(systems)
@@ -143,20 +188,29 @@ class FIDSurrogate:
         groups: dict[int, list[int]] = {}
         for i, s in enumerate(systems):
             groups.setdefault(s.n_spins, []).append(i)
+        engine = self._cpu_engine()
         was = self.model.training
-        if was:  # Module.train/eval walk every submodule: only when the mode changes
+        if was and engine is None:  # Module.train/eval walk every submodule: only when the mode changes
             self.model.eval()
-        with torch.no_grad():
-            for idx in groups.values():
-                for start in range(0, len(idx), batch_size):
-                    part = idx[start : start + batch_size]
-                    sub = [systems[i] for i in part]
-                    re, im, z = self.forward_torch(sub)
+        for idx in groups.values():
+            for start in range(0, len(idx), batch_size):
+                part = idx[start : start + batch_size]
+                sub = [systems[i] for i in part]
+                nu, jm = np.stack([s.offsets_hz for s in sub]), np.stack([s.couplings_hz for s in sub])
+                if engine is not None:
+                    mx[part], my[part] = engine.fid(nu, jm, float(self.times[1]), nt)
+                else:
+                    with torch.no_grad():  # not inference_mode: tensors cached here (the grid) are reused by training
+                        re, im, z = self.forward_torch(sub)
                     mx[part], my[part] = re.double().cpu().numpy(), im.double().cpu().numpy()
-                    iz[part] = z.double().cpu().numpy() if z is not None else pair_transfer_i1z(sub, self.times)
-        if was:
+                    if z is not None:
+                        iz[part] = z.double().cpu().numpy()
+                if self.kind == "lines":
+                    iz[part] = _pair_transfer(nu, jm, self.times)
+        if was and engine is None:
             self.model.train()
-        return {"t": self.times.copy(), "Mx": broaden(mx, self.times, linewidth_hz), "My": broaden(my, self.times, linewidth_hz), "I1z": iz}
+        decay = self._decay_for(linewidth_hz)
+        return {"t": self.times.copy(), "Mx": mx * decay, "My": my * decay, "I1z": iz}
 
     # -- persistence ---------------------------------------------------------------------------
     def state_dict(self) -> dict:

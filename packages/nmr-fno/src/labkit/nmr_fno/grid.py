@@ -28,6 +28,9 @@ __all__ = [
     "check_times",
     "default_times",
     "nyquist_hz",
+    "phasor_powers",
+    "phasors",
+    "uniform_step",
 ]
 
 N_TIMES = 300
@@ -85,6 +88,57 @@ def nyquist_hz(times: np.ndarray) -> float | None:
     if not np.allclose(d, d[0], rtol=1e-9, atol=0.0) or d[0] <= 0:
         return None
     return 0.5 / float(d[0])
+
+
+def uniform_step(times: np.ndarray) -> float | None:
+    """dt when the grid is t_m = m dt exactly (t_0 = 0, every point within 1e-12 t_max), else None.
+
+    >>> uniform_step(default_times(4)), uniform_step(np.array([0.0, 0.1, 0.3]))
+    (0.001, None)
+    """
+    t = np.asarray(times, dtype=np.float64)
+    if t.size < 2 or t[0] != 0.0 or not t[1] > 0:
+        return None
+    dt = float(t[1])
+    ok = np.abs(t - np.arange(t.size) * dt).max() <= 1e-12 * max(float(t[-1]), dt)
+    return dt if ok else None
+
+
+def phasor_powers(z: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(count, M) table z^0 .. z^(count - 1) of a 1-D complex array z, and z^P with P the power of two >= count.
+
+    Built by doubling: every entry is a product of at most log2(count) + 1 factors (relative error a
+    few ulp, against ~|phase| ulp for a direct exp of a large phase).
+
+    >>> table, top = phasor_powers(np.array([1j]), 3)
+    >>> table[:, 0].round(12).tolist(), float(top[0].real)
+    ([(1+0j), 1j, (-1+0j)], 1.0)
+    """
+    out = np.empty((count, z.size), dtype=np.complex128)
+    out[0] = 1.0
+    p, filled = np.asarray(z, dtype=np.complex128), 1
+    while filled < count:
+        m = min(filled, count - filled)
+        np.multiply(out[:m], p, out=out[filled:filled + m])
+        p, filled = p * p, filled + m  # p = z^(2^steps), 2^steps >= filled
+    return out, p
+
+
+def phasors(freq_hz: np.ndarray, dt: float, n_times: int, fine: int = 32) -> np.ndarray:
+    """(n_times, M) table e^{2 pi i f m dt} for frequencies f (Hz) on the uniform grid t_m = m dt.
+
+    With m = fine a + c: e^{2 pi i f c dt} e^{2 pi i f fine a dt}, two doubling tables of fine and
+    n_times / fine rows from one exponential per frequency, instead of n_times sines and cosines.
+
+    >>> z = phasors(np.array([0.25, 1.0]), 1.0, 3)
+    >>> np.abs(z - np.exp(2j * np.pi * np.outer([0.0, 1.0, 2.0], [0.25, 1.0]))).max() < 1e-14
+    np.True_
+    """
+    f = np.asarray(freq_hz, dtype=np.float64).reshape(-1)
+    coarse = -(-n_times // fine)
+    zf, step = phasor_powers(np.exp((2j * np.pi * dt) * f), fine)
+    zc, _ = phasor_powers(step, coarse)
+    return (zc[:, None, :] * zf[None, :, :]).reshape(coarse * fine, f.size)[:n_times]
 
 
 def warn_if_aliased(fraction: float, nyq: float, threshold: float = 1e-6) -> None:
