@@ -1,12 +1,14 @@
 """FID surrogate and batched simulation timings for the README (run on a GPU host; prints one JSON object).
 
-    python tests/benchmarks/nmr_fno/bench_fid_gpu.py [out.json]
+    python tests/benchmarks/nmr_fno/bench_fid_gpu.py [out.json] [--quick]
 
 - CPU, one thread, batch 1, N = 10: exact block method (Mx, My only, 512-point task grid) vs the
   shipped surrogate (its CPU predict path), three systems, in this process;
 - CUDA, N = 10, batch 64 and 256: simulate_batch with every eigh route (torch on the GPU, a CPU
   thread pool, cuSOLVER's batched call), per trajectory, results compared route against route;
-  the surrogate on the GPU, per trajectory; the eigh stage alone per route.
+  the surrogate on the GPU, per trajectory (CUDA-graph replay, the default, and eager kernels), its
+  outputs compared with the CPU path's; the eigh stage alone per route.
+``--quick``: the CUDA part with the ``batched`` route only (no per-route eigh timings).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from labkit.nmr_fno.task import TASK_TIMES, task_systems
 OBS = ("Mx", "My")
 res: dict = {"cpu_count": os.cpu_count(), "torch": torch.__version__,
              "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-out_path = sys.argv[1] if len(sys.argv) > 1 else None
+args = [a for a in sys.argv[1:] if a != "--quick"]
+quick = "--quick" in sys.argv[1:]
+out_path = args[0] if args else None
+res["quick"] = quick
 
 
 def save() -> None:
@@ -48,6 +53,8 @@ if torch.cuda.is_available():
 
     res["batched_eigh_available"] = batched_eigh_available()
     modes = [m for m in EIGH_MODES if m != "batched" or res["batched_eigh_available"][0]]
+    if quick:
+        modes = [m for m in modes if m == "batched"] or modes
     gpu = FIDSurrogate.from_state_dict(sur.state_dict())
     gpu.model.to("cuda")
     for b in (64, 256):
@@ -74,18 +81,32 @@ if torch.cuda.is_available():
         stages = {"device": lambda bl: [torch.linalg.eigh(h) for h in bl], "cpu-pool": lambda bl: batch_mod._eigh_pool(bl, None),
                   "batched": batch_mod._eigh_batched}
         for mode, fn in stages.items():
-            if mode not in modes:
+            if quick or mode not in modes:
                 continue
             try:
                 row[f"eigh_only_{mode}_s_per_traj"] = measure(fn, blocks, warmup=1, repeats=3, sync="cuda").median / b
             except Exception as exc:
                 row[f"eigh_only_{mode}_error"] = f"{type(exc).__name__}: {exc}"
-        row["surrogate_s_per_traj"] = measure(gpu.predict, systems[:b], check_range=False, warmup=2, repeats=5, sync="cuda").median / b
+        # the surrogate: CUDA-graph replay (default; captured on the second call of a shape), then eager kernels
+        gpu.cuda_graphs = True
+        row["surrogate_s_per_traj"] = measure(gpu.predict, systems[:b], check_range=False, warmup=3, repeats=20, sync="cuda").median / b
+        row["surrogate_graphs_held"], row["surrogate_graph_failure"] = gpu._replay.graphs, gpu._replay.failed
+        graph_out = gpu.predict(systems[:b], check_range=False)
+        gpu.cuda_graphs = False
+        row["surrogate_eager_s_per_traj"] = measure(gpu.predict, systems[:b], check_range=False, warmup=2, repeats=10, sync="cuda").median / b
+        eager_out = gpu.predict(systems[:b], check_range=False)
+        gpu.cuda_graphs = True
+        cpu_out = sur.predict(systems[:b], check_range=False)  # the NumPy engine on the CPU
+        row["surrogate_max_abs_diff_graph_vs_eager"] = max(float(abs(graph_out[k] - eager_out[k]).max()) for k in ("Mx", "My", "I1z"))
+        row["surrogate_max_abs_diff_gpu_vs_cpu"] = {k: float(abs(graph_out[k] - cpu_out[k]).max()) for k in ("Mx", "My", "I1z")}
         times = {m: row[f"exact_{m}_s_per_traj"] for m in modes if f"exact_{m}_s_per_traj" in row}
-        row["speedup_vs_device_eigh"] = times["device"] / row["surrogate_s_per_traj"]
+        if "device" in times:
+            row["speedup_vs_device_eigh"] = times["device"] / row["surrogate_s_per_traj"]
         row["best_exact_route"] = min(times, key=times.get)
         row["speedup_vs_best_exact"] = min(times.values()) / row["surrogate_s_per_traj"]
-        row["best_exact_vs_device_eigh"] = times["device"] / min(times.values())
+        row["speedup_eager_vs_best_exact"] = min(times.values()) / row["surrogate_eager_s_per_traj"]
+        if "device" in times:
+            row["best_exact_vs_device_eigh"] = times["device"] / min(times.values())
         res[f"cuda_b{b}"] = row
         save()
 res["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")

@@ -35,7 +35,7 @@ from .surrogate import OutOfRangeWarning, out_of_range_reasons
 from .systems import SpinSystem
 from .task import TASK_J_RANGE, TASK_LINEWIDTH_HZ, TASK_OFFSET_RANGE, TASK_TIMES, TASK_TOPOLOGIES, broaden
 
-__all__ = ["KINDS", "PRETRAINED_FILE", "FIDSpec", "FIDSurrogate", "pair_transfer_i1z"]
+__all__ = ["KINDS", "PRETRAINED_FILE", "FIDSpec", "FIDSurrogate", "pair_transfer_i1z", "pair_transfer_torch"]
 
 KINDS = ("lines", "fno")
 PRETRAINED_FILE = "pretrained/fid_surrogate.pt"
@@ -89,6 +89,23 @@ def _pair_transfer(nu: np.ndarray, jm: np.ndarray, t: np.ndarray) -> np.ndarray:
     return out
 
 
+def pair_transfer_torch(nu: Any, jm: Any, t: Any) -> Any:
+    """:func:`pair_transfer_i1z` on torch tensors (float64, any device): offsets (B, N), couplings (B, N, N), times (T) -> (B, T).
+
+    The same formula and order of operations; every k enters, a J_1k = 0 term is exactly 0. No host
+    synchronisation (it runs inside the GPU ``predict`` graph).
+
+    >>> import torch
+    >>> pair_transfer_torch(torch.zeros(1, 2), torch.tensor([[[0, 10.0], [10.0, 0]]]), torch.tensor([0.0, 0.05])).round(decimals=12).tolist()
+    [[1.0, 0.0]]
+    """
+    import torch
+
+    j = jm[:, 0, 1:]
+    w = torch.sqrt((nu[:, :1] - nu[:, 1:]) ** 2 + j**2) + 1e-300
+    return 1 - (((j / w) ** 2)[..., None] * torch.sin(torch.pi * w[..., None] * t) ** 2).sum(1)
+
+
 class FIDSurrogate:
     """A trained model of one kind with its :class:`FIDSpec`; ``times`` is the task grid."""
 
@@ -101,6 +118,9 @@ class FIDSurrogate:
         self._times_cache: dict[str, Any] = {}
         self._decay: dict[float, np.ndarray] = {}  # exp(-pi * linewidth * t) per linewidth
         self._engine: tuple[Any, list, tuple | None, Any] | None = None  # model, its parameters, their addresses, LineNetNumpy
+        self._grid_dev: dict[tuple[str, float], tuple[Any, Any]] = {}  # (device, linewidth) -> (times, decay) float64 tensors
+        self._replay: Any = None  # GraphReplay of _lines_batch (torch route)
+        self.cuda_graphs = True  # the torch route of a ``lines`` model on a GPU replays CUDA graphs (False: eager kernels)
 
     @classmethod
     def build(cls, kind: str, spec: FIDSpec | None = None, **sizes: Any) -> FIDSurrogate:
@@ -164,51 +184,121 @@ class FIDSurrogate:
             self._decay[lw] = broaden(np.ones(self.times.size), self.times, lw)
         return self._decay[lw]
 
+    def _grid_on(self, dev: Any, linewidth_hz: float) -> tuple[Any, Any]:
+        """The task grid and the decay exp(-pi * linewidth * t) as float64 tensors on ``dev``."""
+        import torch
+
+        key = (str(dev), float(linewidth_hz))
+        if key not in self._grid_dev:
+            if len(self._grid_dev) > 16:
+                self._grid_dev.clear()
+            self._grid_dev[key] = (torch.from_numpy(self.times).to(dev), torch.from_numpy(self._decay_for(linewidth_hz)).to(dev))
+        return self._grid_dev[key]
+
+    def _lines_batch(self, nu: Any, jm: Any, t: Any, decay: Any) -> Any:
+        """(3, B, T) float64: broadened Mx, My and I1z of same-N systems (offsets, couplings float64 on the model's device).
+
+        Fixed shapes, no host synchronisation: on a GPU it is replayed as one CUDA graph.
+        """
+        import torch
+
+        re, im = self.model.forward_static(nu, jm, float(self.times[1]), self.times.size)
+        return torch.stack([re.double() * decay, im.double() * decay, pair_transfer_torch(nu, jm, t)])
+
+    def _predict_torch(self, systems: list[SpinSystem], groups: list[np.ndarray], stacked: list[tuple[np.ndarray, np.ndarray]],
+                       linewidth_hz: float, batch_size: int) -> np.ndarray:
+        """(3, B, T) float64 (broadened Mx, My; I1z) in the order of the concatenated ``groups``, one copy to the host."""
+        import torch
+
+        params = list(self.model.parameters())
+        dev = params[0].device
+        t, decay = self._grid_on(dev, linewidth_hz)
+        if self.kind == "lines":
+            if self._replay is None:
+                from .graph_replay import GraphReplay
+
+                self._replay = GraphReplay(self._lines_batch)
+            self._replay.enabled = self.cuda_graphs
+            key = (*(p.data_ptr() for p in params), params[0].dtype)  # a moved or rebound weight needs a new graph
+        parts = []
+        with torch.no_grad():  # not inference_mode: tensors cached here (the grid) are reused by training
+            for idx, (nu, jm) in zip(groups, stacked, strict=True):
+                if self.kind == "lines":
+                    nu_d, jm_d = torch.from_numpy(nu).to(dev), torch.from_numpy(jm).to(dev)
+                for start in range(0, len(idx), batch_size):
+                    stop = start + batch_size
+                    if self.kind == "lines":
+                        parts.append(self._replay(key, nu_d[start:stop], jm_d[start:stop], t, decay))
+                    else:
+                        re, im, z = self.forward_torch([systems[i] for i in idx[start:stop]])
+                        parts.append(torch.stack([re.double() * decay, im.double() * decay, z.double()]))
+            return (parts[0] if len(parts) == 1 else torch.cat(parts, 1)).cpu().numpy()
+
+    def _range_suspects(self, groups: list[np.ndarray], stacked: list[tuple[np.ndarray, np.ndarray]], size: int) -> np.ndarray:
+        """Indices of the systems that may lie outside the trained range (a superset of those that do), in order."""
+        lo, hi = self.spec.offset_range
+        jlo, jhi = self.spec.j_range
+        flagged = np.zeros(size, dtype=bool)
+        for idx, (nu, jm) in zip(groups, stacked, strict=True):
+            if nu.shape[1] not in self.spec.n_spins:
+                flagged[idx] = True
+                continue
+            aj = np.abs(jm).reshape(len(idx), -1)
+            nz = aj > 0
+            jmin = np.where(nz, aj, np.inf).min(1)
+            flagged[idx] = ((nu.min(1) < lo - 1e-9) | (nu.max(1) > hi + 1e-9)
+                            | (nz.any(1) & ((jmin < jlo - 1e-9) | (aj.max(1) > jhi + 1e-9))))
+        return np.flatnonzero(flagged)
+
     def predict(
         self, systems: Sequence[SpinSystem], linewidth_hz: float = TASK_LINEWIDTH_HZ, batch_size: int = 256, check_range: bool = True
     ) -> dict[str, np.ndarray]:
         """{"t", "Mx", "My", "I1z"}: Mx, My broadened by exp(-pi * linewidth * t), each (B, T); I1z unbroadened.
 
         A ``lines`` model on the CPU is evaluated by its NumPy copy (:mod:`labkit.nmr_fno.line_infer`,
-        the same function to float rounding, without torch's per-op overhead at small batches).
+        the same function to float rounding, without torch's per-op overhead at small batches). Elsewhere
+        (a GPU) each batch of same-N systems goes to the device once and is evaluated by
+        ``LineNet.forward_static`` with I1z (:func:`pair_transfer_torch`) and the broadening on the device,
+        replayed as a CUDA graph from the second call of a batch shape on (``cuda_graphs``); the results
+        come back in one copy.
         """
-        import torch
-
         systems = list(systems)
         if not systems:
             raise ValueError("systems: need at least one SpinSystem")
         if not (np.isfinite(linewidth_hz) and linewidth_hz >= 0):
             raise ValueError(f"linewidth_hz: must be a finite number >= 0, got {linewidth_hz}")
+        counts = np.fromiter((s.n_spins for s in systems), dtype=np.int64, count=len(systems))
+        if counts.min() == counts.max():
+            order, groups = np.arange(len(systems)), [np.arange(len(systems))]
+        else:  # same-N groups, each in input order
+            order = np.argsort(counts, kind="stable")
+            groups = np.split(order, np.flatnonzero(np.diff(counts[order])) + 1)
+        stacked = [(np.stack([systems[i].offsets_hz for i in idx]), np.stack([systems[i].couplings_hz for i in idx])) for idx in groups]
         if check_range:
-            for i, s in enumerate(systems):
-                if r := self.spec.out_of_range(s):
+            for i in self._range_suspects(groups, stacked, len(systems)):
+                if r := self.spec.out_of_range(systems[i]):
                     warnings.warn(f"system {i} is outside the trained range: {'; '.join(r)}", OutOfRangeWarning, stacklevel=2)
+        engine = self._cpu_engine()
+        if engine is None:
+            was = self.model.training
+            if was:  # Module.train/eval walk every submodule: only when the mode changes
+                self.model.eval()
+            try:
+                res = self._predict_torch(systems, groups, stacked, linewidth_hz, batch_size)
+            finally:
+                if was:
+                    self.model.train()
+            out = np.empty_like(res)
+            out[:, order] = res
+            return {"t": self.times.copy(), "Mx": out[0], "My": out[1], "I1z": out[2]}
         nt = self.times.size
         mx, my, iz = (np.empty((len(systems), nt)) for _ in range(3))
-        groups: dict[int, list[int]] = {}
-        for i, s in enumerate(systems):
-            groups.setdefault(s.n_spins, []).append(i)
-        engine = self._cpu_engine()
-        was = self.model.training
-        if was and engine is None:  # Module.train/eval walk every submodule: only when the mode changes
-            self.model.eval()
-        for idx in groups.values():
+        for idx, (nu_g, jm_g) in zip(groups, stacked, strict=True):
             for start in range(0, len(idx), batch_size):
                 part = idx[start : start + batch_size]
-                sub = [systems[i] for i in part]
-                nu, jm = np.stack([s.offsets_hz for s in sub]), np.stack([s.couplings_hz for s in sub])
-                if engine is not None:
-                    mx[part], my[part] = engine.fid(nu, jm, float(self.times[1]), nt)
-                else:
-                    with torch.no_grad():  # not inference_mode: tensors cached here (the grid) are reused by training
-                        re, im, z = self.forward_torch(sub)
-                    mx[part], my[part] = re.double().cpu().numpy(), im.double().cpu().numpy()
-                    if z is not None:
-                        iz[part] = z.double().cpu().numpy()
-                if self.kind == "lines":
-                    iz[part] = _pair_transfer(nu, jm, self.times)
-        if was and engine is None:
-            self.model.train()
+                nu, jm = nu_g[start : start + batch_size], jm_g[start : start + batch_size]
+                mx[part], my[part] = engine.fid(nu, jm, float(self.times[1]), nt)
+                iz[part] = _pair_transfer(nu, jm, self.times)
         decay = self._decay_for(linewidth_hz)
         return {"t": self.times.copy(), "Mx": mx * decay, "My": my * decay, "I1z": iz}
 

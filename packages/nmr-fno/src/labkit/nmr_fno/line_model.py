@@ -93,17 +93,8 @@ class LineNet(nn.Module):
 
     def lines(self, nu: torch.Tensor, jm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Per spin and line: frequency (B, N, L) Hz, amplitude (B, N, L), and the couplings kept first order (B, N, N)."""
-        cfg = self.config
-        dt = self.signs.dtype
-        nu, jm = nu.to(dt), jm.to(dt)
+        nu, jm, adj, edge, strength, hnode = self._features(nu, jm)
         b, n = nu.shape
-        k = cfg.slots
-        adj = (jm != 0).to(dt)
-        delta = nu[:, None, :] - nu[:, :, None]  # delta[i, j] = nu_j - nu_i
-        strength = jm.abs() / (delta.abs() + jm.abs() + 1e-12)
-        mix = jm / torch.sqrt(delta**2 + jm**2 + 1e-12)
-        edge = torch.stack([delta / cfg.offset_scale, jm / cfg.j_scale, mix, adj], dim=-1)  # (B, N, N, 4)
-        hnode = self.node0(torch.stack([adj.sum(-1) / 4.0, jm.abs().sum(-1) / (2 * cfg.j_scale)], dim=-1))
         # messages along coupled pairs only (an edge list: the same sums as a masked all-pairs tensor)
         eb, ei, ej = torch.nonzero(adj, as_tuple=True)
         e_feat = edge[eb, ei, ej]
@@ -112,6 +103,47 @@ class LineNet(nn.Module):
             m = msg(torch.cat([hnode[eb, ei], hnode[eb, ej], e_feat], dim=-1))
             agg = hnode.new_zeros(b * n, hnode.shape[-1]).index_add_(0, dst, m).view(b, n, -1)
             hnode = hnode + upd(torch.cat([hnode, agg], dim=-1))
+        return self._line_list(nu, jm, adj, edge, strength, hnode)
+
+    def lines_static(self, nu: torch.Tensor, jm: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`lines` with fixed shapes and no host synchronisation (the batched inference path).
+
+        Messages go over all pairs (B, N, N), masked by the coupling graph, with the message MLP's
+        linear layers regrouped exactly: its first layer on [h_i, h_j, e_ij] is W_a h_i + W_b h_j +
+        W_e e_ij + b, its second acts after the sum over j (sum_j M2 g_ij + deg_i b2). Equal to
+        :meth:`lines` to rounding; it can be captured as a CUDA graph.
+        """
+        nu, jm, adj, edge, strength, hnode = self._features(nu, jm)
+        h = hnode.shape[-1]
+        deg = adj.sum(-1, keepdim=True)
+        for msg, upd in zip(self.message, self.update, strict=True):
+            first, act, second = msg[0], msg[1], msg[2]
+            w = first.weight
+            own, other = hnode @ w[:, :h].t(), hnode @ w[:, h:2 * h].t()
+            g = act(own[:, :, None, :] + other[:, None, :, :] + (edge @ w[:, 2 * h:].t() + first.bias)) * adj[..., None]
+            agg = g.sum(2) @ second.weight.t() + deg * second.bias
+            hnode = hnode + upd(torch.cat([hnode, agg], dim=-1))
+        return self._line_list(nu, jm, adj, edge, strength, hnode)
+
+    def _features(self, nu: torch.Tensor, jm: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Inputs in the model's dtype, the coupling graph and coupling strengths (B, N, N), edge features (B, N, N, 4), first node states."""
+        cfg = self.config
+        dt = self.signs.dtype
+        nu, jm = nu.to(dt), jm.to(dt)
+        adj = (jm != 0).to(dt)
+        delta = nu[:, None, :] - nu[:, :, None]  # delta[i, j] = nu_j - nu_i
+        strength = jm.abs() / (delta.abs() + jm.abs() + 1e-12)
+        mix = jm / torch.sqrt(delta**2 + jm**2 + 1e-12)
+        edge = torch.stack([delta / cfg.offset_scale, jm / cfg.j_scale, mix, adj], dim=-1)  # (B, N, N, 4)
+        hnode = self.node0(torch.stack([adj.sum(-1) / 4.0, jm.abs().sum(-1) / (2 * cfg.j_scale)], dim=-1))
+        return nu, jm, adj, edge, strength, hnode
+
+    def _line_list(self, nu: torch.Tensor, jm: torch.Tensor, adj: torch.Tensor, edge: torch.Tensor, strength: torch.Tensor,
+                   hnode: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The K strongest neighbours of each spin as slots, the head's line corrections, and the couplings left first order."""
+        cfg = self.config
+        b, n = nu.shape
+        k = cfg.slots
         # the K strongest neighbours of each spin (empty slots have J = 0 and mask 0)
         kk = min(k, n - 1)
         top = torch.topk(strength * adj - (1 - adj), kk, dim=-1).indices  # (B, N, kk)
@@ -151,6 +183,21 @@ class LineNet(nn.Module):
             re, im = re * env, im * env
         return re.sum(1) / n, im.sum(1) / n
 
+    def forward_static(self, nu: torch.Tensor, jm: torch.Tensor, dt: float, nt: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` on the uniform grid t_m = m dt (m < nt) with fixed shapes and no host synchronisation.
+
+        Uses :meth:`lines_static`; the first-order cos(pi J t) factors of couplings beyond the K slots are
+        applied whenever N - 1 > K (a factor cos(0) = 1 where a spin has none), so the result is
+        :meth:`forward` to rounding, and the whole call can be captured as a CUDA graph.
+        """
+        freq, amp, rest = self.lines_static(nu, jm)
+        n = nu.shape[1]
+        re, im = _uniform_line_sum(freq, amp / amp.shape[-1], dt, nt)
+        if n - 1 > self.config.slots:  # rest is exactly zero otherwise
+            t = torch.arange(nt, dtype=freq.dtype, device=freq.device) * dt
+            env = torch.prod(torch.cos(torch.pi * rest[..., None] * t), dim=2)  # (B, N, T)
+            re, im = re * env, im * env
+        return re.sum(1) / n, im.sum(1) / n
 
 _FINE = 32  # the uniform-grid path evaluates e^{2 pi i f m dt} as e^{2 pi i f c dt} e^{2 pi i f (32 a) dt}, m = 32 a + c
 
