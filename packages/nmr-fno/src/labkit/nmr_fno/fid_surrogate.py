@@ -269,7 +269,8 @@ class FIDSurrogate:
             raise ValueError(f"linewidth_hz: must be a finite number >= 0, got {linewidth_hz}")
         counts = np.fromiter((s.n_spins for s in systems), dtype=np.int64, count=len(systems))
         if counts.min() == counts.max():
-            order, groups = np.arange(len(systems)), [np.arange(len(systems))]
+            order = np.arange(len(systems))
+            groups = [order]
         else:  # same-N groups, each in input order
             order = np.argsort(counts, kind="stable")
             groups = np.split(order, np.flatnonzero(np.diff(counts[order])) + 1)
@@ -288,8 +289,11 @@ class FIDSurrogate:
             finally:
                 if was:
                     self.model.train()
-            out = np.empty_like(res)
-            out[:, order] = res
+            if groups[0] is order:  # one N group in input order: no reordering copy
+                out = res
+            else:
+                out = np.empty_like(res)
+                out[:, order] = res
             return {"t": self.times.copy(), "Mx": out[0], "My": out[1], "I1z": out[2]}
         nt = self.times.size
         mx, my, iz = (np.empty((len(systems), nt)) for _ in range(3))
