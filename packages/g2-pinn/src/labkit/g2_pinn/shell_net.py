@@ -9,8 +9,11 @@ is the real torsion (the package's 7-D forward-mode ``torsion``, no det or norma
 - **boundary data** on the slice r = r1: phi equals the exact Bryant–Salamon phi there, all 35
   components (``boundary_residual``). ``boundary="hard"`` multiplies the correction by (r - r1) so the
   data hold exactly (the term is then zero and only reported); ``"soft"`` trains on the term.
-- **a gauge-fixing term** for diffeomorphisms (``gauge_residual``): g(d_r, d_r) = 1 / f(r) and
-  g(d_r, angular) = 0, seven conditions for the seven functions of a diffeomorphism (see below).
+- **the radial gauge** for diffeomorphisms: g(d_r, d_r) = 1 / f(r) and g(d_r, angular) = 0, seven
+  conditions for the seven functions of a diffeomorphism (see below). ``gauge="frame"`` holds it by
+  construction (phi = phi0 pulled back by the coframe diag(f^-1/2, P(x)), the network giving the 6 x 6
+  slice coframe P); ``gauge="term"`` lets the network give all 35 components and trains
+  ``gauge_residual`` as a penalty.
 
 Why that fixes the gauge and why the solution is then unique. A torsion-free G2 structure is determined
 near a hypersurface by the SU(3)-structure it induces there (Hitchin, *Stable forms and special
@@ -102,12 +105,14 @@ def gauge_residual(G: torch.Tensor, r: torch.Tensor, a: float) -> torch.Tensor:
 
 
 class ShellNet(nn.Module):
-    """phi(x) = cone start(r) + correction(r, q1, q2): an unrestricted 7-D network for all 35 components.
+    """phi(x) = cone start(r) + correction(r, q1, q2): an unrestricted 7-D network (no SU(2)^3 symmetry built in).
 
     The correction is |c(r1)| (r/r1)^w_I MLP(T_1..T_degree(s), q1, q2)_I with w_I = 2 for components with dr
     and 3 for the angular ones (the cone's scaling), T_k the Chebyshev polynomials of s = r mapped to
     [-1, 1], q1 = exp(y), q2 = exp(z) (smooth on the whole of S^3 x S^3). With ``boundary="hard"`` it is also multiplied by (r - r1) / (r2 - r1), so the
-    data at r1 hold exactly. ``init_scale=0`` starts exactly at the cone through the r1 slice.
+    data at r1 hold exactly. ``init_scale=0`` starts exactly at the cone through the r1 slice. With
+    ``gauge="frame"`` the network gives instead a correction to the slice coframe P = (r/r1)(P_BS(r1) + MLP)
+    and phi = phi0 pulled back by diag(f^-1/2, P), so the radial gauge holds exactly.
 
     Example:
         >>> from labkit.g2_pinn.shell import sample_shell
@@ -121,7 +126,7 @@ class ShellNet(nn.Module):
     weights: torch.Tensor
 
     def __init__(self, a: float, r1: float, r2: float, hidden: tuple[int, ...] | list[int] = (64, 64, 64),
-                 activation: str = "tanh", init_scale: float = 0.0, boundary: str = "hard", gauge: str = "term",
+                 activation: str = "tanh", init_scale: float = 0.0, boundary: str = "hard", gauge: str = "frame",
                  degree: int = 8, dtype: torch.dtype = torch.float64):
         super().__init__()
         if not 0 < a < r1 < r2:
