@@ -17,9 +17,10 @@ is the real torsion (the package's 7-D forward-mode ``torsion``, no det or norma
 
 Why that fixes the gauge and why the solution is then unique. A torsion-free G2 structure is determined
 near a hypersurface by the SU(3)-structure it induces there (Hitchin, *Stable forms and special
-metrics*, 2001: the flow d/dt (omega^2 / 2) = d Re Omega, d/dt Im Omega = -d omega in the normal
-coordinate t; Bryant, *Non-embedding and non-extension results in special holonomy*, 2010, for
-uniqueness: the metric is Ricci flat, hence real analytic). The data phi|_{r1} give that SU(3)-structure.
+metrics*, 2001: with phi = dt ^ omega + rho, *phi = omega^2 / 2 - dt ^ rho_hat in the normal coordinate t,
+the torsion-free equations are the flow d/dt rho = d omega, d/dt (omega^2 / 2) = -d rho_hat; unique
+because the metric is Ricci flat, hence real analytic; see Bryant, *Non-embedding and non-extension
+results in special holonomy*, 2010). The data phi|_{r1} give that SU(3)-structure.
 What is left is the choice of coordinates off the slice: a diffeomorphism fixing the slice pointwise has
 seven component functions. g(d_r, angular) = 0 makes the r-lines orthogonal to the slices and
 g(d_r, d_r) = N(r)^2 makes the slices equidistant (N = f^(-1/2), the lapse of the radius the answer is
