@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,14 +28,21 @@ from labkit.g2_pinn.schedules import cosine_warmup
 from labkit.g2_pinn.shell import ShellLoss, ShellPhi, sample_shell
 from labkit.g2_pinn.torsion import torsion
 
-__all__ = ["run_bryant_salamon", "shell_report"]
+__all__ = ["curvature_scale", "run_bryant_salamon", "shell_report", "train_optimiser", "uniform_points"]
 
 
-def _uniform_points(cfg: Any, n: int, seed: int) -> torch.Tensor:
+def uniform_points(cfg: Any, n: int, seed: int) -> torch.Tensor:
     """Held-out points: r uniform on the shell (not the training density), S^3 factors Haar."""
     gen = torch.Generator().manual_seed(seed)
     r = cfg.r1 + (cfg.r2 - cfg.r1) * torch.rand(n, 1, generator=gen, dtype=torch.float64)
     return torch.cat([r, sample_shell(n, cfg.r1, cfg.r2, gen)[:, 1:]], dim=1)
+
+
+def curvature_scale(a: float, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], float, float]:
+    """The exact curvature at x, its RMS |Rm| and the curvature scale sqrt(RMS |Rm|) (1/length, the unit of torsion)."""
+    exact = curvature(exact_metric_field(a), x, chunk=8)
+    riem = float(exact["kretschmann"].mean().sqrt())
+    return exact, riem, math.sqrt(riem)
 
 
 def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: float) -> dict[str, Any]:
@@ -73,10 +81,14 @@ def _new_model(cfg: Any, seed: int) -> ShellPhi:
     return ShellPhi(cfg.a, cfg.r1, cfg.r2, cfg.hidden, cfg.activation, cfg.init_scale, cfg.degree, cfg.quadrature)
 
 
-def _train(ctx: RunContext[BryantSalamonConfig], name: str, model: ShellPhi) -> tuple[list[dict[str, float]], float]:
-    """One optimiser's resumable loop; returns its history and the wall time of this process's part."""
+def train_optimiser(ctx: RunContext[BryantSalamonConfig], name: str, model: torch.nn.Module,
+           sample: Callable[[torch.Generator | None], tuple[torch.Tensor, ...]],
+           loss_fn: Callable[..., tuple[dict[str, torch.Tensor], Any]]) -> tuple[list[dict[str, float]], float]:
+    """One optimiser's resumable loop on ``loss_fn(model, *sample(generator))``; its history and wall time here.
+
+    ``sample(None)`` draws from the global RNG, whose state the loop checkpoints; QIMAD gets one fixed draw.
+    """
     cfg = ctx.config
-    loss_fn = ShellLoss()
     opt, sched = _optimizer(ctx, name, model)
     history: list[dict[str, float]] = []
 
@@ -86,17 +98,17 @@ def _train(ctx: RunContext[BryantSalamonConfig], name: str, model: ShellPhi) -> 
     loop = ctx.loop(steps, track=track, checkpoint_every=cfg.checkpoint_every,
                     name=f"train-{name}", desc=name)
     # QIMAD keeps the best weights by loss value, which compares across steps only on the same points
-    fixed = sample_shell(cfg.batch, cfg.r1, cfg.r2, torch.Generator().manual_seed(ctx.seed + 7007)) \
+    fixed = sample(torch.Generator().manual_seed(ctx.seed + 7007)) \
         if name == "qimad" and cfg.qimad_fixed_points else None
     t0 = time.perf_counter()
     for step in loop:
-        x = fixed if fixed is not None else sample_shell(cfg.batch, cfg.r1, cfg.r2)  # global RNG: checkpointed
+        batch = fixed if fixed is not None else sample(None)
         out: dict = {}
 
-        def closure(x: torch.Tensor = x, out: dict = out) -> torch.Tensor:
+        def closure(batch: tuple[torch.Tensor, ...] = batch, out: dict = out) -> torch.Tensor:
             opt.zero_grad(set_to_none=True)
             try:
-                terms, _ = loss_fn(model, x)
+                terms, _ = loss_fn(model, *batch)
             except DegenerateMetricError:
                 if name != "qimad":
                     raise
@@ -116,25 +128,31 @@ def _train(ctx: RunContext[BryantSalamonConfig], name: str, model: ShellPhi) -> 
         history.append(rec)
         if step % 25 == 0:
             ctx.log.info("%s step %d loss %.3e", name, step, rec["total"])
+        if cfg.time_limit and time.perf_counter() - t0 > cfg.time_limit:
+            ctx.log.info("%s: time limit %.0f s reached at step %d", name, cfg.time_limit, step)
+            loop.stop()
     return history, time.perf_counter() - t0
 
 
 def run_bryant_salamon(ctx: RunContext[BryantSalamonConfig]) -> dict[str, Any]:
     """Train from the cone start with each optimiser; report against the exact solution and export."""
     cfg = ctx.config
+    if cfg.route == "network":
+        from labkit.g2_pinn._run_shell_network import run_network
+
+        return run_network(ctx)
     a = float(cfg.a)
-    x_eval = _uniform_points(cfg, cfg.eval_points, ctx.seed + 1001)
-    x_curv = _uniform_points(cfg, cfg.curvature_points, ctx.seed + 3003)
+    x_eval = uniform_points(cfg, cfg.eval_points, ctx.seed + 1001)
+    x_curv = uniform_points(cfg, cfg.curvature_points, ctx.seed + 3003)
     start = _new_model(cfg, ctx.seed)
     init = shell_report(start, x_eval, x_curv, a)
-    exact_curv = curvature(exact_metric_field(a), x_curv, chunk=8)
-    riem_exact = float(exact_curv["kretschmann"].mean().sqrt())
-    curv_scale = math.sqrt(riem_exact)  # 1/length, the unit of torsion
+    exact_curv, riem_exact, curv_scale = curvature_scale(a, x_curv)
     per_opt: dict[str, Any] = {}
     models: dict[str, ShellPhi] = {}
     for name in cfg.optimizers:
         model = _new_model(cfg, ctx.seed)
-        history, seconds = _train(ctx, name, model)
+        history, seconds = train_optimiser(
+            ctx, name, model, lambda gen: (sample_shell(cfg.batch, cfg.r1, cfg.r2, gen),), ShellLoss())
         rep = shell_report(model, x_eval, x_curv, a)
         rep.update({
             "torsion_ratio": rep["torsion_rms"] / init["torsion_rms"],

@@ -16,8 +16,10 @@ def labkit_experiments():
 @hookimpl
 def labkit_models():
     """Rebuild factories ``factory(config, tensors)``: the neck PINN (artifact ``model`` of ``train``)
-    and the Bryant-Salamon shell model (artifacts ``shell_<optimizer>`` of ``bryant-salamon``)."""
+    and the Bryant-Salamon shell models (artifacts ``shell_<optimizer>`` of ``bryant-salamon``: the
+    cohomogeneity-one ``shell`` of the ansatz route, the 7-D ``shell-net`` of the network route)."""
     from labkit.core import state_dict_factory
 
     return {"g2-pinn": state_dict_factory("labkit.g2_pinn.model:G2PINN"),
-            "shell": state_dict_factory("labkit.g2_pinn.shell:ShellPhi")}
+            "shell": state_dict_factory("labkit.g2_pinn.shell:ShellPhi"),
+            "shell-net": state_dict_factory("labkit.g2_pinn.shell_net:ShellNet")}

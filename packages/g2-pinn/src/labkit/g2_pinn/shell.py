@@ -33,10 +33,21 @@ from labkit.g2_pinn.forms import pullback_form
 from labkit.g2_pinn.model import ACTIVATIONS, small_mlp
 from labkit.g2_pinn.torsion import torsion
 
-__all__ = ["ShellLoss", "ShellPhi", "chebyshev", "sample_shell"]
+__all__ = ["ShellLoss", "ShellPhi", "chebyshev", "cone_coefficients", "sample_shell"]
 
 #: how each coefficient scales on a cone r -> lambda r: dr ^ (2-form) as lambda^2, angular 3-forms as lambda^3
 _CONE_WEIGHTS = (2.0, 3.0, 3.0, 3.0, 3.0)
+
+
+def cone_coefficients(c_r1: torch.Tensor, r: torch.Tensor, r1: float) -> torch.Tensor:
+    """The cone through the slice data c_r1 (5,) at r1: c_k(r1) (r / r1)^w_k (..., 5), w = (2, 3, 3, 3, 3).
+
+    Example:
+        >>> cone_coefficients(torch.ones(5), torch.tensor([2.0]), 1.0).tolist()
+        [[4.0, 8.0, 8.0, 8.0, 8.0]]
+    """
+    weights = torch.tensor(_CONE_WEIGHTS, dtype=c_r1.dtype, device=c_r1.device)
+    return c_r1 * (r[..., None] / r1) ** weights
 
 
 def sample_shell(n: int, r1: float, r2: float, generator: torch.Generator | None = None,
@@ -80,7 +91,6 @@ class ShellPhi(nn.Module):
     """
 
     c_r1: torch.Tensor
-    weights: torch.Tensor
 
     def __init__(self, a: float, r1: float, r2: float, hidden: tuple[int, ...] | list[int] = (32, 32),
                  activation: str = "tanh", init_scale: float = 0.0, degree: int = 8, quadrature: int = 16, dtype: torch.dtype = torch.float64):
@@ -92,7 +102,6 @@ class ShellPhi(nn.Module):
         self.a, self.r1, self.r2 = float(a), float(r1), float(r2)
         coeffs, _ = invariant_coefficients(bs_phi(torch.tensor(self.r1, dtype=dtype), self.a))
         self.register_buffer("c_r1", coeffs)
-        self.register_buffer("weights", torch.tensor(_CONE_WEIGHTS, dtype=dtype))
         self.scale = float(torch.linalg.vector_norm(coeffs))
         self.net = small_mlp(degree + 1, hidden, 4, activation, init_scale, dtype)  # the corrections to c_1..4
         self.hidden, self.degree = tuple(int(h) for h in hidden), int(degree)
@@ -105,7 +114,7 @@ class ShellPhi(nn.Module):
 
     def start_coefficients(self, r: torch.Tensor) -> torch.Tensor:
         """The cone through the data at r1: c_k(r1) (r / r1)^w_k (..., 5)."""
-        return self.c_r1 * (r[..., None] / self.r1) ** self.weights
+        return cone_coefficients(self.c_r1, r, self.r1)
 
     def _correction(self, r: torch.Tensor) -> torch.Tensor:
         """d/dr of the correction to c_1..4: |c(r1)| (r/r1)^2 network(r) (..., 4), the network reading
