@@ -45,20 +45,25 @@ def curvature_scale(a: float, x: torch.Tensor) -> tuple[dict[str, torch.Tensor],
     return exact, riem, math.sqrt(riem)
 
 
-def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: float) -> dict[str, Any]:
-    """Torsion RMS (|d phi| + |d*phi|), metric error, base-size check and curvature of ``model`` at held-out points."""
+def torsion_and_metric_report(model: torch.nn.Module, x: torch.Tensor, G: torch.Tensor, a: float) -> dict[str, float]:
+    """RMS of |d phi| + |d*phi| (and of each) at ``x``, and the relative error of the frame metrics ``G`` there."""
     t = torsion(model, x)
     tors = (t["dphi_sq"].sqrt() + t["dstar_sq"].sqrt()).detach()
-    r = x[:, 0]
-    with torch.no_grad():
-        G = model.frame_metric(r)
-        err = metric_relative_error(G, r, a)
-        size = 12 * base_size(G) / r ** 2 - 1
-    curv = curvature(model.metric, x_curv, chunk=8)
+    err = metric_relative_error(G, x[:, 0], a)
     return {"torsion_rms": float(tors.pow(2).mean().sqrt()),
             "dphi_rms": float(t["dphi_sq"].detach().mean().sqrt()),
             "dstar_rms": float(t["dstar_sq"].detach().mean().sqrt()),
-            "metric_rel_error": float(err.pow(2).mean().sqrt()), "metric_rel_error_max": float(err.max()),
+            "metric_rel_error": float(err.pow(2).mean().sqrt()), "metric_rel_error_max": float(err.max())}
+
+
+def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: float) -> dict[str, Any]:
+    """Torsion RMS (|d phi| + |d*phi|), metric error, base-size check and curvature of ``model`` at held-out points."""
+    r = x[:, 0]
+    with torch.no_grad():
+        G = model.frame_metric(r)
+        size = 12 * base_size(G) / r ** 2 - 1
+    curv = curvature(model.metric, x_curv, chunk=8)
+    return {**torsion_and_metric_report(model, x, G, a),
             "base_size_rel_error_max": float(size.abs().max()),
             "ricci_rms": float(curv["ricci_sq"].clamp_min(0).mean().sqrt()),
             "riem_rms": float(curv["kretschmann"].clamp_min(0).mean().sqrt()),

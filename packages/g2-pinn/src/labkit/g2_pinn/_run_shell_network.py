@@ -18,13 +18,12 @@ import numpy as np
 import torch
 
 from labkit.core import RunContext, atomic_write_bytes
-from labkit.g2_pinn._run_bryant_salamon import curvature_scale, train_optimiser, uniform_points
+from labkit.g2_pinn._run_bryant_salamon import curvature_scale, torsion_and_metric_report, train_optimiser, uniform_points
 from labkit.g2_pinn.bryant_salamon import bs_metric, metric_relative_error
 from labkit.g2_pinn.experiments import BryantSalamonConfig
 from labkit.g2_pinn.invariants import gauge_invariant_errors
 from labkit.g2_pinn.shell import sample_shell
 from labkit.g2_pinn.shell_net import NetworkShellLoss, ShellNet, boundary_residual, gauge_residual, sample_slice
-from labkit.g2_pinn.torsion import torsion
 
 __all__ = ["network_report", "run_network"]
 
@@ -51,18 +50,11 @@ def network_report(model: ShellNet, x: torch.Tensor, x_curv: torch.Tensor, x_sli
 
     ``detail``, if given, receives the pointwise |Rm|^2 errors at ``x_curv`` (for the figure)."""
     a = float(cfg.a)
-    t = torsion(model, x)
-    tors = (t["dphi_sq"].sqrt() + t["dstar_sq"].sqrt()).detach()
-    r = x[:, 0]
     with torch.no_grad():
         G = model.frame_metric(x)
-        err = metric_relative_error(G, r, a)
-        gauge = gauge_residual(G, r, a)
+        gauge = gauge_residual(G, x[:, 0], a)
         bdry = boundary_residual(model.frame_components, x_slice, a)
-    rep = {"torsion_rms": float(tors.pow(2).mean().sqrt()),
-           "dphi_rms": float(t["dphi_sq"].detach().mean().sqrt()),
-           "dstar_rms": float(t["dstar_sq"].detach().mean().sqrt()),
-           "metric_rel_error": float(err.pow(2).mean().sqrt()), "metric_rel_error_max": float(err.max()),
+    rep = {**torsion_and_metric_report(model, x, G, a),
            "gauge_rms": float(gauge.mean().sqrt()), "boundary_rms": float(bdry.mean().sqrt()),
            "symmetry_defect": symmetry_defect(model, torch.linspace(cfg.r1, cfg.r2, 9, dtype=x.dtype,
                                                                     device=x.device), angles)}
