@@ -232,15 +232,7 @@ class FIDSurrogate:
                     else:
                         re, im, z = self.forward_torch([systems[i] for i in idx[start:stop]])
                         parts.append(torch.stack([re.double() * decay, im.double() * decay, z.double()]))
-            out = parts[0] if len(parts) == 1 else torch.cat(parts, 1)
-            if not out.is_cuda:
-                return out.numpy()
-            # through a page-locked buffer (torch's caching host allocator reuses it): a pageable
-            # device-to-host copy is staged and several times slower; the caller gets ordinary memory
-            host = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
-            host.copy_(out, non_blocking=True)
-            torch.cuda.current_stream(out.device).synchronize()
-            return host.numpy().copy()
+            return (parts[0] if len(parts) == 1 else torch.cat(parts, 1)).cpu().numpy()
 
     def _range_suspects(self, groups: list[np.ndarray], stacked: list[tuple[np.ndarray, np.ndarray]], size: int) -> np.ndarray:
         """Indices of the systems that may lie outside the trained range (a superset of those that do), in order."""
