@@ -73,7 +73,7 @@ def test_launcher_checks_input_without_torch(tmp_path) -> None:
 
 
 _SUM_STEP = r"""
-import json, torch
+import json, os, torch
 from labkit.core import distributed as d
 group = d.join("cpu")
 w = torch.nn.Parameter(torch.zeros(3))
@@ -83,8 +83,9 @@ if group.rank == 0:
 values = torch.tensor([group.rank + 1.0, 0.25], dtype=torch.float64)
 total = d.sum_gradients_and([w, frozen], values)
 rows = d.sum_arrays([[[1.0, 2.0], [0.0, 0.0]] if group.rank == 0 else [[0.0, 0.0], [3.0, 4.0]], [group.rank + 1]])
-print(json.dumps({"rank": group.rank, "grad": w.grad.tolist(), "total": total.tolist(), "dtype": str(total.dtype),
-                  "frozen": frozen.grad is None, "rows": [a.tolist() for a in rows]}))
+with open(os.path.join(os.environ["RESULT_DIR"], f"rank{group.rank}.json"), "w") as fh:  # one file a rank: stdout lines of two ranks can interleave
+    json.dump({"rank": group.rank, "grad": w.grad.tolist(), "total": total.tolist(), "dtype": str(total.dtype),
+               "frozen": frozen.grad is None, "rows": [a.tolist() for a in rows]}, fh)
 d.leave()
 """
 
@@ -93,12 +94,11 @@ def test_gradients_and_loss_terms_are_summed_in_one_all_reduce(tmp_path) -> None
     pytest.importorskip("torch.distributed")
     script = tmp_path / "sum_step.py"
     script.write_text(_SUM_STEP)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RESULT_DIR": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
                            str(script)], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    ranks = sorted((json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")),
-                   key=lambda r: r["rank"])
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["rank"] for r in ranks] == [0, 1]
     for r in ranks:
         assert r["grad"] == [1.0, 2.0, 3.0] and r["total"] == [3.0, 0.5]
