@@ -28,11 +28,8 @@ def sur() -> FIDSurrogate:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+def _one_thread(one_torch_thread):
+    """Every benchmark here runs on one torch thread."""
 
 
 def test_surrogate_vs_exact_ratio_n10_batch1(benchmark, sur):

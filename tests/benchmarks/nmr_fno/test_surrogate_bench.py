@@ -24,11 +24,8 @@ def _surrogate(device):
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+def _one_thread(one_torch_thread):
+    """Every benchmark here runs on one torch thread."""
 
 
 @pytest.mark.parametrize("n", N_VALUES)

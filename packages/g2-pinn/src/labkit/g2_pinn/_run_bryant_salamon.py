@@ -56,6 +56,18 @@ def torsion_and_metric_report(model: torch.nn.Module, x: torch.Tensor, G: torch.
             "metric_rel_error": float(err.pow(2).mean().sqrt()), "metric_rel_error_max": float(err.max())}
 
 
+def progress_fields(rep: dict[str, Any], init: dict[str, Any], curv_scale: float, riem_exact: float,
+                    history: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """An optimiser's report against the start: torsion ratio, scaled torsion, relative Ricci, steps and time."""
+    return {"torsion_ratio": rep["torsion_rms"] / init["torsion_rms"],
+            "torsion_rms_curvature_units": rep["torsion_rms"] / curv_scale,
+            "metric_rel_error_initial": init["metric_rel_error"],
+            "ricci_rms_relative": rep["ricci_rms"] / riem_exact,
+            "steps": len(history), "train_seconds_this_process": seconds,
+            "seconds_per_step": seconds / max(len(history), 1),
+            "final_loss": history[-1]["total"] if history else math.nan}
+
+
 def shell_report(model: ShellPhi, x: torch.Tensor, x_curv: torch.Tensor, a: float) -> dict[str, Any]:
     """Torsion RMS (|d phi| + |d*phi|), metric error, base-size check and curvature of ``model`` at held-out points."""
     r = x[:, 0]
@@ -159,13 +171,7 @@ def run_bryant_salamon(ctx: RunContext[BryantSalamonConfig]) -> dict[str, Any]:
         history, seconds = train_optimiser(
             ctx, name, model, lambda gen: (sample_shell(cfg.batch, cfg.r1, cfg.r2, gen),), ShellLoss())
         rep = shell_report(model, x_eval, x_curv, a)
-        rep.update({
-            "torsion_ratio": rep["torsion_rms"] / init["torsion_rms"],
-            "torsion_rms_curvature_units": rep["torsion_rms"] / curv_scale,
-            "metric_rel_error_initial": init["metric_rel_error"],
-            "ricci_rms_relative": rep["ricci_rms"] / riem_exact,
-            "steps": len(history), "train_seconds_this_process": seconds,
-            "final_loss": history[-1]["total"] if history else math.nan})
+        rep.update(progress_fields(rep, init, curv_scale, riem_exact, history, seconds))
         per_opt[name] = rep
         models[name] = model
         ctx.write_csv(f"history_{name}", history)

@@ -11,14 +11,19 @@ boundary residuals, and how far the learned metric is from SU(2)^3-invariant (no
 from __future__ import annotations
 
 import io
-import math
 from typing import Any
 
 import numpy as np
 import torch
 
 from labkit.core import RunContext, atomic_write_bytes
-from labkit.g2_pinn._run_bryant_salamon import curvature_scale, torsion_and_metric_report, train_optimiser, uniform_points
+from labkit.g2_pinn._run_bryant_salamon import (
+    curvature_scale,
+    progress_fields,
+    torsion_and_metric_report,
+    train_optimiser,
+    uniform_points,
+)
 from labkit.g2_pinn.bryant_salamon import bs_metric, metric_relative_error
 from labkit.g2_pinn.experiments import BryantSalamonConfig
 from labkit.g2_pinn.invariants import gauge_invariant_errors
@@ -88,15 +93,8 @@ def run_network(ctx: RunContext[BryantSalamonConfig]) -> dict[str, Any]:
         history, seconds = train_optimiser(ctx, name, model, sample, loss_fn)
         details[name] = {}
         rep = network_report(model, x_eval, x_curv, x_slice, angles, cfg, details[name])
-        rep.update({
-            "torsion_ratio": rep["torsion_rms"] / init["torsion_rms"],
-            "torsion_rms_curvature_units": rep["torsion_rms"] / curv_scale,
-            "metric_rel_error_initial": init["metric_rel_error"],
-            "kretschmann_rel_error_rms_initial": init["kretschmann_rel_error_rms"],
-            "ricci_rms_relative": rep["ricci_rms"] / riem_exact,
-            "steps": len(history), "train_seconds_this_process": seconds,
-            "seconds_per_step": seconds / max(len(history), 1),
-            "final_loss": history[-1]["total"] if history else math.nan})
+        rep.update(progress_fields(rep, init, curv_scale, riem_exact, history, seconds),
+                   kretschmann_rel_error_rms_initial=init["kretschmann_rel_error_rms"])
         per_opt[name] = rep
         models[name] = model
         ctx.write_csv(f"history_{name}", history)
