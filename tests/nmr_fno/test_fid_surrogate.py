@@ -49,6 +49,22 @@ def test_pretrained_spec_times_and_outputs(sur):
         sur.predict(systems, linewidth_hz=-1.0)
 
 
+@pytest.mark.parametrize("kind", ["lines", "fno"])  # the NumPy engine and the torch route (which overlaps the check with the device)
+def test_out_of_range_warnings_name_each_system_in_input_order(kind):
+    from labkit.nmr_fno.fid_surrogate import FIDSpec
+
+    sizes = {"hidden": 8, "head_width": 8, "slots": 2} if kind == "lines" else {"modes": 8, "width": 4, "n_layers": 1}
+    sur = FIDSurrogate.build(kind, FIDSpec(n_spins=[2, 3]), **sizes)
+    inside = SpinSystem([10.0, -20.0], [[0, 10.0], [10.0, 0]])
+    wide_j = SpinSystem([10.0, -20.0, 5.0], [[0, 30.0, 0], [30.0, 0, 8.0], [0, 8.0, 0]])
+    far = SpinSystem([150.0, 0.0], [[0, 10.0], [10.0, 0]])
+    with pytest.warns(OutOfRangeWarning) as rec:
+        out = sur.predict([inside, wide_j, inside, far])
+    assert [str(w.message).split(" is")[0] for w in rec] == ["system 1", "system 3"]
+    assert "|J|" in str(rec[0].message) and "offsets" in str(rec[1].message)
+    assert out["Mx"].shape == (4, 512)
+
+
 @pytest.mark.parametrize("n", [6, 8])
 def test_pretrained_accuracy_on_fresh_systems(sur, n):
     systems = task_systems(n, 24, seed=20261130)  # seeds never used by training (0) or the study (1, 2)

@@ -206,8 +206,11 @@ class FIDSurrogate:
         return torch.stack([re.double() * decay, im.double() * decay, pair_transfer_torch(nu, jm, t)])
 
     def _predict_torch(self, systems: list[SpinSystem], groups: list[np.ndarray], stacked: list[tuple[np.ndarray, np.ndarray]],
-                       linewidth_hz: float, batch_size: int) -> np.ndarray:
-        """(3, B, T) float64 (broadened Mx, My; I1z) in the order of the concatenated ``groups``, one copy to the host."""
+                       linewidth_hz: float, batch_size: int) -> Any:
+        """(3, B, T) float64 tensor on the model's device (broadened Mx, My; I1z) in the order of the concatenated ``groups``.
+
+        On a GPU the work is only queued when this returns: the caller overlaps host work with it before the one download.
+        """
         import torch
 
         params = list(self.model.parameters())
@@ -232,7 +235,7 @@ class FIDSurrogate:
                     else:
                         re, im, z = self.forward_torch([systems[i] for i in idx[start:stop]])
                         parts.append(torch.stack([re.double() * decay, im.double() * decay, z.double()]))
-            return (parts[0] if len(parts) == 1 else torch.cat(parts, 1)).cpu().numpy()
+            return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
 
     def _range_suspects(self, groups: list[np.ndarray], stacked: list[tuple[np.ndarray, np.ndarray]], size: int) -> np.ndarray:
         """Indices of the systems that may lie outside the trained range (a superset of those that do), in order."""
@@ -249,6 +252,12 @@ class FIDSurrogate:
             flagged[idx] = ((nu.min(1) < lo - 1e-9) | (nu.max(1) > hi + 1e-9)
                             | (nz.any(1) & ((jmin < jlo - 1e-9) | (aj.max(1) > jhi + 1e-9))))
         return np.flatnonzero(flagged)
+
+    def _warn_out_of_range(self, systems: list[SpinSystem], groups: list[np.ndarray], stacked: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """One ``OutOfRangeWarning`` per system outside the trained range, naming why."""
+        for i in self._range_suspects(groups, stacked, len(systems)):
+            if r := self.spec.out_of_range(systems[i]):
+                warnings.warn(f"system {i} is outside the trained range: {'; '.join(r)}", OutOfRangeWarning, stacklevel=3)
 
     def predict(
         self, systems: Sequence[SpinSystem], linewidth_hz: float = TASK_LINEWIDTH_HZ, batch_size: int = 256, check_range: bool = True
@@ -274,18 +283,18 @@ class FIDSurrogate:
         else:  # same-N groups, each in input order
             order = np.argsort(counts, kind="stable")
             groups = np.split(order, np.flatnonzero(np.diff(counts[order])) + 1)
-        stacked = [(np.stack([systems[i].offsets_hz for i in idx]), np.stack([systems[i].couplings_hz for i in idx])) for idx in groups]
-        if check_range:
-            for i in self._range_suspects(groups, stacked, len(systems)):
-                if r := self.spec.out_of_range(systems[i]):
-                    warnings.warn(f"system {i} is outside the trained range: {'; '.join(r)}", OutOfRangeWarning, stacklevel=2)
+        # np.array of a list of same-shape arrays: one copy, about 2x faster than np.stack at batch 256
+        stacked = [(np.array([systems[i].offsets_hz for i in idx]), np.array([systems[i].couplings_hz for i in idx])) for idx in groups]
         engine = self._cpu_engine()
         if engine is None:
             was = self.model.training
             if was:  # Module.train/eval walk every submodule: only when the mode changes
                 self.model.eval()
             try:
-                res = self._predict_torch(systems, groups, stacked, linewidth_hz, batch_size)
+                queued = self._predict_torch(systems, groups, stacked, linewidth_hz, batch_size)
+                if check_range:  # on a GPU this host work overlaps the queued kernels
+                    self._warn_out_of_range(systems, groups, stacked)
+                res = queued.cpu().numpy()
             finally:
                 if was:
                     self.model.train()
@@ -295,6 +304,8 @@ class FIDSurrogate:
                 out = np.empty_like(res)
                 out[:, order] = res
             return {"t": self.times.copy(), "Mx": out[0], "My": out[1], "I1z": out[2]}
+        if check_range:
+            self._warn_out_of_range(systems, groups, stacked)
         nt = self.times.size
         mx, my, iz = (np.empty((len(systems), nt)) for _ in range(3))
         for idx, (nu_g, jm_g) in zip(groups, stacked, strict=True):
