@@ -1,5 +1,7 @@
 """The unrestricted 7-D route on the Bryant-Salamon shell: its terms, its gauge-invariant errors, the experiment."""
 
+import csv
+
 import numpy as np
 import pytest
 import torch
@@ -115,7 +117,7 @@ def test_network_field_equals_its_frame_components_pulled_to_the_chart():
 
 TINY = {"route": "network", "net_hidden": [16, 16], "steps": 30, "qimad_steps": 8, "batch": 16, "boundary_points": 8,
         "eval_points": 16, "curvature_points": 1, "slice_points": 8, "export_points": 12, "checkpoint_every": 10,
-        "warmup": 1}
+        "warmup": 1, "polish_steps": 0}
 
 
 def test_network_route_end_to_end_reduces_torsion(labkit_run, tmp_path):
@@ -144,3 +146,45 @@ def test_network_route_with_the_gauge_term_trains_and_resumes(labkit_run, tmp_pa
     assert 0 < rep["torsion_ratio"] < 1 and rep["gauge_rms"] > 0 and rep["boundary_rms"] > 0
     again = labkit_run("g2-pinn:bryant-salamon", preset=None, overrides=over, out_dir=out, resume=True)
     assert again["optimizers"]["adamw"]["final_loss"] == rep["final_loss"]
+
+
+def test_lbfgs_polish_lowers_the_loss_on_its_points_and_resumes_mid_polish(labkit_run, tmp_path, monkeypatch):
+    over = {**TINY, "optimizers": ["adamw"], "polish_steps": 3, "polish_iters": 10, "polish_points": 32}
+    res = labkit_run("g2-pinn:bryant-salamon", preset=None, overrides=over, out_dir=tmp_path / "full")
+    rep = res["optimizers"]["adamw"]
+    assert rep["polish_steps"] == 3 and set(rep["before_polish"]) >= {"torsion_ratio", "kretschmann_rel_error_rms"}
+    with open(tmp_path / "full" / "history_adamw_lbfgs.csv") as f:
+        losses = [float(row["total"]) for row in csv.DictReader(f)]
+    assert len(losses) == 3 and losses[-1] < losses[0]  # quasi-Newton steps on fixed points lower their loss
+    # die inside the second polish step (checkpointed after each), resume: the same result as without the crash
+    real_step, calls = torch.optim.LBFGS.step, []
+
+    def dying_step(self, closure):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash")
+        return real_step(self, closure)
+
+    monkeypatch.setattr(torch.optim.LBFGS, "step", dying_step)
+    with pytest.raises(Exception, match="simulated crash"):
+        labkit_run("g2-pinn:bryant-salamon", preset=None, overrides=over, out_dir=tmp_path / "cut")
+    monkeypatch.setattr(torch.optim.LBFGS, "step", real_step)
+    again = labkit_run("g2-pinn:bryant-salamon", preset=None, overrides=over, out_dir=tmp_path / "cut", resume=True)
+    assert again["optimizers"]["adamw"]["polish_final_loss"] == rep["polish_final_loss"]
+    assert again["optimizers"]["adamw"]["final_loss"] == rep["final_loss"]
+
+
+def test_data_on_both_slices_adds_the_outer_slice_to_the_boundary_term():
+    from types import SimpleNamespace
+
+    from labkit.g2_pinn._run_shell_network import data_points
+
+    gen = torch.Generator().manual_seed(0)
+    pts = data_points(SimpleNamespace(data="both", boundary_points=4, r1=R1, r2=R2), gen)
+    assert pts.shape == (8, 7) and sorted(set(pts[:, 0].tolist())) == [R1, R2]
+    assert data_points(SimpleNamespace(data="inner", boundary_points=4, r1=R1, r2=R2), gen)[:, 0].eq(R1).all()
+    net = ShellNet(A, R1, R2, hidden=(8,))  # hard boundary: phi_BS on r1 exactly; the cone start misses it on r2
+    x = sample_shell(4, R1, R2, gen)
+    inner, _ = NetworkShellLoss(A)(net, x, pts[:4])
+    both, _ = NetworkShellLoss(A)(net, x, pts)
+    assert float(inner["boundary"].detach()) == 0.0 and float(both["boundary"].detach()) > 1e-2

@@ -11,6 +11,7 @@ boundary residuals, and how far the learned metric is from SU(2)^3-invariant (no
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import torch
 from labkit.core import RunContext, atomic_write_bytes
 from labkit.g2_pinn._run_bryant_salamon import (
     curvature_scale,
+    polish_lbfgs,
     progress_fields,
     torsion_and_metric_report,
     train_optimiser,
@@ -36,7 +38,13 @@ __all__ = ["network_report", "run_network"]
 def _new_model(cfg: Any, seed: int, device: torch.device) -> ShellNet:
     torch.manual_seed(seed)
     return ShellNet(cfg.a, cfg.r1, cfg.r2, cfg.net_hidden, cfg.activation, cfg.init_scale, cfg.boundary,
-                    cfg.gauge, cfg.degree).to(device)
+                    cfg.gauge, cfg.net_degree).to(device)
+
+
+def data_points(cfg: Any, generator: torch.Generator | None) -> torch.Tensor:
+    """Points of the slices where phi is given: ``boundary_points`` on r1, and as many on r2 with ``data="both"``."""
+    radii = (cfg.r1, cfg.r2) if cfg.data == "both" else (cfg.r1,)
+    return torch.cat([sample_slice(cfg.boundary_points, r, generator) for r in radii])
 
 
 def symmetry_defect(model: ShellNet, r: torch.Tensor, angles: torch.Tensor) -> float:
@@ -53,14 +61,19 @@ def network_report(model: ShellNet, x: torch.Tensor, x_curv: torch.Tensor, x_sli
                    angles: torch.Tensor, cfg: Any, detail: dict[str, torch.Tensor] | None = None) -> dict[str, Any]:
     """Torsion, gauge-invariant errors, radial-gauge metric error, residuals and symmetry defect at held-out points.
 
+    ``x_slice`` holds equally many points of the r1 and of the r2 slice: ``boundary_rms`` is the relative
+    distance of phi from the exact phi on r1, ``outer_data_rms`` on r2 (a data residual with ``data="both"``,
+    otherwise how far the error has grown across the shell).
+
     ``detail``, if given, receives the pointwise |Rm|^2 errors at ``x_curv`` (for the figure)."""
     a = float(cfg.a)
     with torch.no_grad():
         G = model.frame_metric(x)
         gauge = gauge_residual(G, x[:, 0], a)
-        bdry = boundary_residual(model.frame_components, x_slice, a)
+        bdry = boundary_residual(model.frame_components, x_slice, a).unflatten(0, (2, -1))
     rep = {**torsion_and_metric_report(model, x, G, a),
-           "gauge_rms": float(gauge.mean().sqrt()), "boundary_rms": float(bdry.mean().sqrt()),
+           "gauge_rms": float(gauge.mean().sqrt()), "boundary_rms": float(bdry[0].mean().sqrt()),
+           "outer_data_rms": float(bdry[1].mean().sqrt()),
            "symmetry_defect": symmetry_defect(model, torch.linspace(cfg.r1, cfg.r2, 9, dtype=x.dtype,
                                                                     device=x.device), angles)}
     rep.update(gauge_invariant_errors(model.metric, x_curv, angles, a, cfg.r1, cfg.r2, chunk=8, detail=detail))
@@ -77,24 +90,37 @@ def run_network(ctx: RunContext[BryantSalamonConfig]) -> dict[str, Any]:
     gen = torch.Generator().manual_seed(ctx.seed + 5005)
     x_slice = sample_slice(cfg.eval_points, cfg.r1, gen).to(dev)
     angles = sample_slice(cfg.slice_points, cfg.r1, gen)[:, 1:].to(dev)
+    x_slice = torch.cat([x_slice, sample_slice(cfg.eval_points, cfg.r2, gen).to(dev)])  # held-out points of both slices
     start = _new_model(cfg, ctx.seed, dev)
     details: dict[str, dict[str, torch.Tensor]] = {"start": {}}
     init = network_report(start, x_eval, x_curv, x_slice, angles, cfg, details["start"])
     exact_curv, riem_exact, curv_scale = curvature_scale(a, x_curv)
     loss_fn = NetworkShellLoss(a, cfg.w_gauge, cfg.w_boundary)
 
-    def sample(g: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-        return (sample_shell(cfg.batch, cfg.r1, cfg.r2, g).to(dev), sample_slice(cfg.boundary_points, cfg.r1, g).to(dev))
+    def sample(g: torch.Generator | None, n: int = cfg.batch) -> tuple[torch.Tensor, torch.Tensor]:
+        return sample_shell(n, cfg.r1, cfg.r2, g).to(dev), data_points(cfg, g).to(dev)
 
     per_opt: dict[str, Any] = {}
     models: dict[str, ShellNet] = {}
     for name in cfg.optimizers:
         model = _new_model(cfg, ctx.seed, dev)
         history, seconds = train_optimiser(ctx, name, model, sample, loss_fn)
+        polish: dict[str, Any] = {}
+        if cfg.polish_steps:
+            before = network_report(model, x_eval, x_curv, x_slice, angles, cfg)
+            fixed = sample(torch.Generator().manual_seed(ctx.seed + 8008), cfg.polish_points)
+            polished, polish_s = polish_lbfgs(ctx, name, model, fixed, loss_fn)
+            ctx.write_csv(f"history_{name}_lbfgs", polished)
+            polish = {"polish_steps": len(polished), "polish_seconds_this_process": polish_s,
+                      "polish_final_loss": polished[-1]["total"] if polished else math.nan,
+                      "before_polish": {k: before[k] for k in ("torsion_rms", "metric_rel_error",
+                                                              "kretschmann_rel_error_rms", "shell_volume_rel_error",
+                                                              "ricci_rms")}}
+            polish["before_polish"]["torsion_ratio"] = before["torsion_rms"] / init["torsion_rms"]
         details[name] = {}
         rep = network_report(model, x_eval, x_curv, x_slice, angles, cfg, details[name])
         rep.update(progress_fields(rep, init, curv_scale, riem_exact, history, seconds),
-                   kretschmann_rel_error_rms_initial=init["kretschmann_rel_error_rms"])
+                   kretschmann_rel_error_rms_initial=init["kretschmann_rel_error_rms"], **polish)
         per_opt[name] = rep
         models[name] = model
         ctx.write_csv(f"history_{name}", history)
@@ -129,7 +155,8 @@ def run_network(ctx: RunContext[BryantSalamonConfig]) -> dict[str, Any]:
                 "network": f"(s(r), q1, q2) -> {list(cfg.net_hidden)} -> "
                            f"{'35 components of phi' if cfg.gauge == 'term' else 'the 6x6 slice coframe P'}; "
                            "no SU(2)^3 symmetry built in",
-                "boundary_data": f"phi = phi_BS on the slice r = r1 ({cfg.boundary})",
+                "boundary_data": f"phi = phi_BS on the slice r = r1 ({cfg.boundary})"
+                                 + (f" and on r = r2 (trained, w_boundary = {cfg.w_boundary:g})" if cfg.data == "both" else ""),
                 "gauge": ("radial gauge g(d_r, d_r) = 1/f(r), g(d_r, angular) = 0: "
                           + ("by construction, phi = phi0 pulled back by diag(f^-1/2, P(x))" if cfg.gauge == "frame"
                              else f"trained, w_gauge = {cfg.w_gauge:g}")),

@@ -158,7 +158,10 @@ class BryantSalamonConfig:
                                         "series)")
     net_hidden: list[int] = option((128, 128, 128), help="route network: hidden widths of the 7-D network")
     activation: str = option("tanh", help="activation", choices=("silu", "tanh", "gelu", "softplus"))
-    degree: int = option(8, help="Chebyshev degree of the network's input features in r (both routes)", min=1, max=40)
+    degree: int = option(8, help="route ansatz: Chebyshev degree of the coefficient functions of r", min=1, max=40)
+    net_degree: int = option(2, help="route network: Chebyshev features T_1..T_k of r fed to the network; low on purpose: "
+                                     "T_k'' reaches about k^4/3 at the ends of the shell, and at k = 8 the learned curvature "
+                                     "was 10-50x worse near r2", min=1, max=40)
     quadrature: int = option(16, help="route ansatz: Gauss-Legendre nodes of the integrals from r1", min=4, max=64)
     gauge: str = option("frame", help="route network: frame holds the radial gauge g(d_r, d_r) = 1/f, g(d_r, angular) = 0 "
                                       "by construction (phi = phi0 pulled back by diag(f^-1/2, P(x)), P from the network); "
@@ -168,7 +171,12 @@ class BryantSalamonConfig:
     boundary: str = option("hard", help="route network: hard holds phi = phi_BS on the slice r = r1 by construction "
                                         "(correction times (r - r1)); soft trains w_boundary times the boundary residual",
                            choices=("hard", "soft"))
-    w_boundary: float = option(10.0, help="route network, soft boundary: weight of the boundary residual", min=0.0)
+    data: str = option("inner", help="route network: slices where phi = phi_BS is given. inner: r1 only (a Cauchy "
+                                     "problem: unique, but high frequencies of the error grow away from r1); both: r1 "
+                                     "and r2, the whole boundary of the shell (the Dirichlet problem), the r2 slice "
+                                     "trained with w_boundary", choices=("inner", "both"))
+    w_boundary: float = option(10.0, help="route network: weight of the boundary residual (soft boundary, and the r2 "
+                                          "slice with data=both)", min=0.0)
     boundary_points: int = option(64, help="route network: points of the slice r = r1 per step for the boundary term",
                                   min=1)
     init_scale: float = option(0.0, help="last-layer scale at init (0: start exactly at the cone)", min=0.0)
@@ -185,10 +193,15 @@ class BryantSalamonConfig:
     qimad_fixed_points: bool = option(True, help="QIMAD trains on one fixed set of collocation points (it keeps "
                                                  "the best weights by loss value, comparable only on the same points; "
                                                  "with fresh points a lucky first batch can hold the start forever)")
-    time_limit: float = option(0.0, help="seconds of training per optimiser in this process (0: no limit); the loop "
+    polish_steps: int = option(30, help="route network: L-BFGS steps after each optimiser, on polish_points fixed "
+                                       "collocation points (0: none)", min=0)
+    polish_iters: int = option(10, help="route network: L-BFGS iterations per polish step (one line search each)", min=1)
+    polish_points: int = option(4096, help="route network: fixed collocation points of the L-BFGS polish", min=2)
+    polish_memory: int = option(50, help="route network: L-BFGS history size (curvature pairs kept)", min=1)
+    time_limit: float = option(0.0, help="seconds of training per optimiser (and per L-BFGS polish) in this process (0: no limit); the loop "
                                          "stops early and the results give the steps done", min=0.0)
     eval_points: int = option(256, help="held-out points (r uniform) for torsion and metric error", min=8)
-    curvature_points: int = option(16, help="held-out points for Ricci and |Rm|", min=1)
+    curvature_points: int = option(48, help="held-out points for Ricci and |Rm|", min=1)
     slice_points: int = option(64, help="route network: Haar points of S^3 x S^3 per slice for the orbit and shell "
                                         "volumes", min=1)
     export_points: int = option(200, help="points in export/bryant_salamon.npz", min=2)
