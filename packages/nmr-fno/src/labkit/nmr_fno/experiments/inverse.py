@@ -32,7 +32,8 @@ class InverseConfig(SurrogateTrainConfig):
 
 class InverseExperiment(Experiment[InverseConfig]):
     name = "inverse"
-    summary = "Fit J from noisy FIDs (SNR 10/20/50) through the surrogate (cached) and through the exact block simulator."
+    summary = ("Fit J from noisy FIDs (SNR 10/20/50) through the surrogate (cached) and through the exact block simulator."
+               " (Earlier 0.1 s FNO design: nmr-fno:studies runs this study on the fixed task with one shared surrogate.)")
     config_class = InverseConfig
     presets = {"quick": {**STUDY_QUICK, "n_systems": 2, "n_candidates": 16}, "paper": {"n_spins": [3, 4, 6], "train_counts": [20000, 10000, 5000], "n_systems": 20}}
 

@@ -37,7 +37,8 @@ class ScalingConfig(SurrogateTrainConfig):
 
 class ScalingExperiment(Experiment[ScalingConfig]):
     name = "scaling"
-    summary = "Time and RMSE vs N of every classical method and the surrogate; speed-up vs the fastest classical method."
+    summary = ("Time and RMSE vs N of every classical method and the surrogate; speed-up vs the fastest classical method."
+               " (Earlier 0.1 s FNO design: nmr-fno:studies runs this study on the fixed task with one shared surrogate.)")
     config_class = ScalingConfig
     presets = {"quick": {**STUDY_QUICK, "timing_n": [4, 6, 8, 10], "skip_above_s": 5.0},
                "paper": {"n_spins": [4, 6, 8, 10, 12], "train_counts": [20000, 10000, 5000, 2000, 500], "timing_n": [4, 6, 8, 10, 12, 14], "timing_repeats": 5}}
@@ -56,7 +57,8 @@ class ConservationConfig(SurrogateTrainConfig):
 
 class ConservationExperiment(Experiment[ConservationConfig]):
     name = "conservation"
-    summary = "Exact identities (M(0), |M| <= 1, |I1z| <= 1) over long trajectories for each simulator and for the surrogate."
+    summary = ("Exact identities (M(0), |M| <= 1, |I1z| <= 1) over long trajectories for each simulator and for the surrogate."
+               " (Earlier 0.1 s FNO design: nmr-fno:studies runs this study on the fixed task with one shared surrogate.)")
     config_class = ConservationConfig
     presets = {"quick": {**STUDY_QUICK, "epochs": 4, "long_points": 3000}, "paper": {"long_n": [4, 6, 8, 10], "long_points": 30000}}
 

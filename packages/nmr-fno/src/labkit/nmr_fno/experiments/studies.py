@@ -22,7 +22,8 @@ def _summary(rows: list[dict]) -> dict[str, float]:
 
 class TopologyExperiment(Experiment[SurrogateTrainConfig]):
     name = "topology"
-    summary = "Train on chains, test on chains, rings and stars (generalisation across coupling graphs)."
+    summary = ("Train on chains, test on chains, rings and stars (generalisation across coupling graphs)."
+               " (Earlier 0.1 s FNO design: nmr-fno:studies runs this study on the fixed task with one shared surrogate.)")
     config_class = SurrogateTrainConfig
     presets = {"quick": STUDY_QUICK, "paper": {"n_spins": [4, 6, 8], "train_counts": [20000, 10000, 5000], "test_per_n": 200}}
 
@@ -52,7 +53,8 @@ class OODConfig(SurrogateTrainConfig):
 
 class OODCouplingsExperiment(Experiment[OODConfig]):
     name = "ood-j"
-    summary = "Train with J in 5-20 Hz; test in-range, 1-5 Hz and 20-35 Hz; OOD flags and MC-dropout std."
+    summary = ("Train with J in 5-20 Hz; test in-range, 1-5 Hz and 20-35 Hz; OOD flags and MC-dropout std."
+               " (Earlier 0.1 s FNO design: nmr-fno:studies runs this study on the fixed task with one shared surrogate.)")
     config_class = OODConfig
     presets = {"quick": STUDY_QUICK, "paper": {"n_spins": [4, 6, 8], "train_counts": [20000, 10000, 5000], "test_per_n": 200}}
 
@@ -69,7 +71,8 @@ class CalibrationConfig(SurrogateTrainConfig):
 
 class CalibrationExperiment(Experiment[CalibrationConfig]):
     name = "calibration"
-    summary = "MC-dropout calibration: coverage of nominal intervals (raw and with a fitted std scale), std-error correlation."
+    summary = ("MC-dropout calibration: coverage of nominal intervals (raw and with a fitted std scale), std-error correlation."
+               " (Earlier 0.1 s FNO design: nmr-fno:studies runs this study on the fixed task with one shared surrogate.)")
     config_class = CalibrationConfig
     presets = {"quick": STUDY_QUICK, "paper": {"n_spins": [4, 6, 8], "train_counts": [20000, 10000, 5000], "test_per_n": 400}}
 
