@@ -107,48 +107,12 @@ def train_optimiser(ctx: RunContext[BryantSalamonConfig], name: str, model: torc
     """
     cfg = ctx.config
     opt, sched = _optimizer(ctx, name, model)
-    history: list[dict[str, float]] = []
-
-    steps = cfg.steps if name == "adamw" else cfg.qimad_steps
-    track = {"model": model, "opt": opt, "sched": sched,
-             "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v))}
-    loop = ctx.loop(steps, track=track, checkpoint_every=cfg.checkpoint_every,
-                    name=f"train-{name}", desc=name)
     # QIMAD keeps the best weights by loss value, which compares across steps only on the same points
     fixed = sample(torch.Generator().manual_seed(ctx.seed + 7007)) \
         if name == "qimad" and cfg.qimad_fixed_points else None
-    t0 = time.perf_counter()
-    for step in loop:
-        batch = fixed if fixed is not None else sample(None)
-        out: dict = {}
-
-        def closure(batch: tuple[torch.Tensor, ...] = batch, out: dict = out) -> torch.Tensor:
-            opt.zero_grad(set_to_none=True)
-            try:
-                terms, _ = loss_fn(model, *batch)
-            except DegenerateMetricError:
-                if name != "qimad":
-                    raise
-                return torch.tensor(math.nan, dtype=torch.float64)  # an invalid trial agent (see _run_train.py)
-            terms["total"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            out["terms"] = terms
-            return terms["total"]
-
-        try:
-            total = opt.step(closure)
-        except DegenerateMetricError as exc:
-            raise LabkitError(f"{name} step {step}: {exc}") from exc
-        sched.step()
-        rec = {"step": step, "total": float(total.detach())}
-        rec.update({k: float(v.detach()) for k, v in out.get("terms", {}).items() if k != "total"})
-        history.append(rec)
-        if step % 25 == 0:
-            ctx.log.info("%s step %d loss %.3e", name, step, rec["total"])
-        if cfg.time_limit and time.perf_counter() - t0 > cfg.time_limit:
-            ctx.log.info("%s: time limit %.0f s reached at step %d", name, cfg.time_limit, step)
-            loop.stop()
-    return history, time.perf_counter() - t0
+    return _optimise(ctx, f"train-{name}", name, model, opt, sched, cfg.steps if name == "adamw" else cfg.qimad_steps,
+                     cfg.checkpoint_every, (lambda: fixed) if fixed is not None else (lambda: sample(None)), loss_fn,
+                     clip=cfg.clip, invalid_agents=name == "qimad", log_every=25)
 
 
 def polish_lbfgs(ctx: RunContext[BryantSalamonConfig], name: str, model: torch.nn.Module,
@@ -159,37 +123,64 @@ def polish_lbfgs(ctx: RunContext[BryantSalamonConfig], name: str, model: torch.n
     The usual last stage of a PINN: a first-order optimiser on fresh points gets near the answer, then
     a quasi-Newton method on fixed points drives the residual down by orders of magnitude (the held-out
     report tells whether it generalises). ``cfg.polish_steps`` resumable steps of ``cfg.polish_iters``
-    iterations each; the L-BFGS memory is checkpointed with the model. History and wall time here.
+    iterations each; the L-BFGS memory is checkpointed with the model. The history's ``total`` is the
+    loss at the start of each step (what ``LBFGS.step`` returns). History and wall time here.
     """
     cfg = ctx.config
     opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=cfg.polish_iters, history_size=cfg.polish_memory,
                             line_search_fn="strong_wolfe")
+    return _optimise(ctx, f"polish-{name}", f"{name} + L-BFGS", model, opt, None, cfg.polish_steps,
+                     max(1, cfg.checkpoint_every // cfg.polish_iters), lambda: batch, loss_fn,
+                     clip=0.0, invalid_agents=False, log_every=5)
+
+
+def _optimise(ctx: RunContext[BryantSalamonConfig], label: str, desc: str, model: torch.nn.Module, opt: Any, sched: Any,
+              steps: int, checkpoint_every: int, next_batch: Callable[[], tuple[torch.Tensor, ...]],
+              loss_fn: Callable[..., tuple[dict[str, torch.Tensor], Any]], *, clip: float, invalid_agents: bool,
+              log_every: int) -> tuple[list[dict[str, float]], float]:
+    """The resumable loop both stages share: ``opt.step(closure)`` on ``next_batch()``, one history row per step.
+
+    ``clip`` > 0 clips the gradient norm in the closure (not with a line search). ``invalid_agents``: a
+    degenerate metric scores NaN instead of failing (QIMAD's trial agents, see _run_train.py).
+    ``cfg.time_limit`` stops the loop early.
+    """
+    cfg = ctx.config
     history: list[dict[str, float]] = []
-    track = {"model": model, "opt": opt,
+    track = {"model": model, "opt": opt, **({"sched": sched} if sched is not None else {}),
              "history": Tracked(lambda: list(history), lambda v: history.__setitem__(slice(None), v))}
-    loop = ctx.loop(cfg.polish_steps, track=track, checkpoint_every=max(1, cfg.checkpoint_every // cfg.polish_iters),
-                    name=f"polish-{name}", desc=f"{name} + L-BFGS")
+    loop = ctx.loop(steps, track=track, checkpoint_every=checkpoint_every, name=label, desc=desc)
     t0 = time.perf_counter()
     for step in loop:
+        batch = next_batch()
         out: dict = {}
 
-        def closure(out: dict = out) -> torch.Tensor:
+        def closure(batch: tuple[torch.Tensor, ...] = batch, out: dict = out) -> torch.Tensor:
             opt.zero_grad(set_to_none=True)
-            terms, _ = loss_fn(model, *batch)
+            try:
+                terms, _ = loss_fn(model, *batch)
+            except DegenerateMetricError:
+                if not invalid_agents:
+                    raise
+                return torch.tensor(math.nan, dtype=torch.float64)
             terms["total"].backward()
+            if clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             out["terms"] = terms
             return terms["total"]
 
         try:
-            opt.step(closure)
+            total = opt.step(closure)
         except DegenerateMetricError as exc:
-            raise LabkitError(f"{name} + L-BFGS step {step}: {exc}") from exc
-        rec = {"step": step, **{k: float(v.detach()) for k, v in out["terms"].items()}}
+            raise LabkitError(f"{desc} step {step}: {exc}") from exc
+        if sched is not None:
+            sched.step()
+        rec = {"step": step, "total": float(total.detach())}
+        rec.update({k: float(v.detach()) for k, v in out.get("terms", {}).items() if k != "total"})
         history.append(rec)
-        if step % 5 == 0:
-            ctx.log.info("%s + L-BFGS step %d loss %.3e", name, step, rec["total"])
+        if step % log_every == 0:
+            ctx.log.info("%s step %d loss %.3e", desc, step, rec["total"])
         if cfg.time_limit and time.perf_counter() - t0 > cfg.time_limit:
-            ctx.log.info("%s + L-BFGS: time limit %.0f s reached at step %d", name, cfg.time_limit, step)
+            ctx.log.info("%s: time limit %.0f s reached at step %d", desc, cfg.time_limit, step)
             loop.stop()
     return history, time.perf_counter() - t0
 
