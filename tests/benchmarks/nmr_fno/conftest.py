@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from labkit.core.timing import pinned_threads
+
 
 @pytest.fixture
 def one_torch_thread():
-    """torch pinned to one intra-op thread for the test (ratios on a shared box), restored afterwards."""
-    torch = pytest.importorskip("torch")
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+    """torch and BLAS pinned to one thread for the test (ratios on a shared box), restored afterwards."""
+    pytest.importorskip("torch")
+    with pinned_threads(1):
+        yield
