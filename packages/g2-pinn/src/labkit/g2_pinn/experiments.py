@@ -177,7 +177,7 @@ class BryantSalamonConfig:
                                      "trained with w_boundary", choices=("inner", "both"))
     w_boundary: float = option(10.0, help="route network: weight of the boundary residual (soft boundary, and the r2 "
                                           "slice with data=both)", min=0.0)
-    boundary_points: int = option(64, help="route network: points of the slice r = r1 per step for the boundary term",
+    boundary_points: int = option(64, help="route network: points per step of each slice where phi is given (see data)",
                                   min=1)
     init_scale: float = option(0.0, help="last-layer scale at init (0: start exactly at the cone)", min=0.0)
     optimizers: list[str] = option(("adamw", "qimad"), help="optimisers to run, each from the same start")
@@ -198,8 +198,8 @@ class BryantSalamonConfig:
     polish_iters: int = option(10, help="route network: L-BFGS iterations per polish step (one line search each)", min=1)
     polish_points: int = option(4096, help="route network: fixed collocation points of the L-BFGS polish", min=2)
     polish_memory: int = option(50, help="route network: L-BFGS history size (curvature pairs kept)", min=1)
-    time_limit: float = option(0.0, help="seconds of training per optimiser (and per L-BFGS polish) in this process (0: no limit); the loop "
-                                         "stops early and the results give the steps done", min=0.0)
+    time_limit: float = option(0.0, help="seconds of training per optimiser, and per L-BFGS polish, in this process "
+                                         "(0: no limit); the loop stops early and the results give the steps done", min=0.0)
     eval_points: int = option(256, help="held-out points (r uniform) for torsion and metric error", min=8)
     curvature_points: int = option(48, help="held-out points for Ricci and |Rm|", min=1)
     slice_points: int = option(64, help="route network: Haar points of S^3 x S^3 per slice for the orbit and shell "

@@ -110,9 +110,10 @@ class ShellNet(nn.Module):
 
     The correction is |c(r1)| (r/r1)^w_I MLP(T_1..T_degree(s), q1, q2)_I with w_I = 2 for components with dr
     and 3 for the angular ones (the cone's scaling), T_k the Chebyshev polynomials of s = r mapped to
-    [-1, 1], q1 = exp(y), q2 = exp(z) (smooth on the whole of S^3 x S^3). The degree is low on purpose: T_k''
-    reaches about k^4 / 3 at the ends of [-1, 1], and at degree 8 that put the error of the learned curvature (second
-    derivatives of the metric) at 0.1-0.5 near r2 against <= 1e-2 inside; degree 2 gives <= 1.3e-2 everywhere. With ``boundary="hard"`` it is also multiplied by (r - r1) / (r2 - r1), so the
+    [-1, 1], q1 = exp(y), q2 = exp(z) (smooth on the whole of S^3 x S^3). The degree is low on purpose:
+    T_k'' reaches about k^4 / 3 at the ends of [-1, 1], and at degree 8 that put the error of the learned
+    curvature (second derivatives of the metric) at 0.1-0.5 near r2 against <= 1e-2 inside; degree 2 gives
+    <= 1.3e-2 everywhere. With ``boundary="hard"`` it is also multiplied by (r - r1) / (r2 - r1), so the
     data at r1 hold exactly. ``init_scale=0`` starts exactly at the cone through the r1 slice. With
     ``gauge="frame"`` the network gives instead a correction to the slice coframe P = (r/r1)(P_BS(r1) + MLP)
     and phi = phi0 pulled back by diag(f^-1/2, P), so the radial gauge holds exactly.
