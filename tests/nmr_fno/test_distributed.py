@@ -96,3 +96,28 @@ def test_sharded_simulation_gathers_every_chunk() -> None:
         others = np.setdiff1d(np.arange(len(whole.mx[n])), rows)
         assert not np.any(mine.mx[n][others]) and not np.any(mine.i1z[n][others])
     assert len(gathered) == 2 and np.array_equal(mine.vectors[3], whole.vectors[3])
+
+
+def test_studies_on_two_processes_match_one_accumulating(tmp_path: Path) -> None:
+    """nmr-fno:studies --nproc 2: the training here follows one process with accumulate=2, and the sharded
+    exact simulation of every evaluation set gives the one-process numbers (rank 0 alone writes)."""
+    from labkit.core import PluginRegistry
+    from labkit.core.runner import run_experiment
+
+    tiny = {"n_spins": "3,4", "train_counts": "10,7", "epochs": "2", "batch_size": "4", "eval_n": "4", "test_per_n": "7",
+            "calib_per_n": "5", "timing_repeats": "1", "inverse_n": "3", "inverse_trials": "1", "inverse_starts": "1",
+            "snrs": "50", "conservation_n": "3", "conservation_points": "6", "sim_chunk": "3"}
+    sets = [a for kv in tiny.items() for a in ("--set", "=".join(kv))]
+    proc = subprocess.run([sys.executable, "-m", "labkit.core.cli", "run", "nmr-fno:studies", "--preset", "quick", "--out",
+                           str(tmp_path / "two"), "--device", "cpu", "--nproc", "2", *sets], env=ENV, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    run_experiment(PluginRegistry.discover(), "nmr-fno:studies", preset="quick", out_dir=tmp_path / "one", device="cpu", echo=False,
+                   overrides=[*(f"{k}={v}" for k, v in tiny.items()), "accumulate=2"])
+    one, two = _results(tmp_path / "one"), _results(tmp_path / "two")
+    assert two["world_size"] == 2 and one["world_size"] == 1
+    assert two["probe_mx"] == pytest.approx(one["probe_mx"], rel=1e-5, abs=1e-7)
+    for key in ("accuracy", "conformal", "ood_j"):
+        for x, y in zip(one[key], two[key], strict=True):
+            for field, value in x.items():
+                assert y[field] == pytest.approx(value, rel=1e-4, abs=1e-7), (key, field)

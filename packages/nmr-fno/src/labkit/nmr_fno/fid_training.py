@@ -18,7 +18,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from .fid_surrogate import FIDSurrogate
 from .systems import SpinSystem
 from .task import TASK_LINEWIDTH_HZ, TASK_TIMES, task_systems
 
-__all__ = ["FIDData", "FIDTrainSettings", "epoch_batches", "make_fid_data", "train_fid"]
+__all__ = ["FIDData", "FIDTrainSettings", "epoch_batches", "make_fid_data", "simulate_sharded", "train_fid"]
 
 
 @dataclass
@@ -53,32 +53,49 @@ class FIDData:
         return sum(v.shape[0] for v in self.vectors.values())
 
 
-def make_fid_data(counts: Mapping[int, int], seed: int, device: str = "cpu", chunk: int = 256, ctx: Any = None) -> FIDData:
-    """``counts[N]`` task systems per N (stream (seed, N)) with exact trajectories from ``simulate_batch``.
+def simulate_sharded(groups: Mapping[Any, Sequence[SpinSystem]], device: str = "cpu", chunk: int = 256, ctx: Any = None,
+                     observables: Sequence[str] = ("Mx", "My", "I1z")) -> dict[Any, np.ndarray]:
+    """Exact unbroadened trajectories on the task grid, (len(observables), M, T) per group of same-N systems.
 
-    The systems are drawn on every rank alike (cheap); their simulation is split into chunks of
-    ``chunk`` systems of one N, and under ``--nproc K`` (``ctx`` of one rank) rank r simulates chunks
-    r, r + K, ... of that list and the chunks are gathered on every rank (``ctx.sum_arrays``). A chunk
-    is simulated the same way whichever rank runs it, so the data are identical for any world size.
+    Each group is cut into chunks of ``chunk`` systems, in group order. Under ``--nproc K`` (``ctx`` of
+    one rank) rank r simulates chunks r, r + K, ... and one all-reduce (``ctx.sum_arrays``: one writer
+    per row) gives every rank every chunk. A chunk is simulated the same way whichever rank runs it,
+    so the result is identical for any world size.
+
+    Example:
+        >>> from labkit.nmr_fno.task import task_systems
+        >>> out = simulate_sharded({"a": task_systems(3, 2, seed=0)}, observables=("Mx",))
+        >>> out["a"].shape, float(out["a"][0, 0, 0])
+        ((1, 2, 512), 1.0)
+    """
+    from .batch import simulate_batch
+
+    rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
+    arrays = {key: np.zeros((len(observables), len(group), TASK_TIMES.size)) for key, group in groups.items()}
+    pieces = [(key, s) for key, group in groups.items() for s in range(0, len(group), chunk)]
+    for key, s in pieces[rank::world]:
+        out = simulate_batch(list(groups[key][s : s + chunk]), TASK_TIMES, device=device, observables=tuple(observables))
+        for k, name in enumerate(observables):
+            arrays[key][k, s : s + chunk] = out[name].cpu().numpy()
+    if world > 1:
+        arrays = dict(zip(arrays, ctx.sum_arrays(arrays.values()), strict=True))
+    return arrays
+
+
+def make_fid_data(counts: Mapping[int, int], seed: int, device: str = "cpu", chunk: int = 256, ctx: Any = None) -> FIDData:
+    """``counts[N]`` task systems per N (stream (seed, N)) with exact trajectories, sharded by :func:`simulate_sharded`.
+
+    The systems are drawn on every rank alike (cheap); under ``--nproc`` each rank simulates its share
+    of the chunks and every rank ends with the whole data set, identical for any world size.
     ``seconds_per_trajectory`` is wall time over this call's systems (all ranks working at once).
     """
     import torch
 
-    from .batch import simulate_batch
-
-    rank, world = (ctx.rank, ctx.world_size) if ctx is not None else (0, 1)
     systems = {n: task_systems(n, c, seed) for n, c in sorted(counts.items())}
-    pieces = [(n, s) for n, c in sorted(counts.items()) for s in range(0, c, chunk)]
-    arrays = {n: np.zeros((3, c, TASK_TIMES.size)) for n, c in sorted(counts.items())}
     t0 = time.perf_counter()
-    for n, s in pieces[rank::world]:
-        out = simulate_batch(systems[n][s : s + chunk], TASK_TIMES, device=device)
-        for k, name in enumerate(("Mx", "My", "I1z")):
-            arrays[n][k, s : s + chunk] = out[name].cpu().numpy()
+    arrays = simulate_sharded(systems, device, chunk, ctx)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    if world > 1:  # one writer per row: the sum over ranks is the whole data set
-        arrays = dict(zip(arrays, ctx.sum_arrays(arrays.values()), strict=True))
     seconds = time.perf_counter() - t0
     total = max(1, sum(counts.values()))
     vec = {n: np.stack([s.to_vector() for s in systems[n]]) for n in systems}

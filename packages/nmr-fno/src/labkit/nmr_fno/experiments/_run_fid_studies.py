@@ -9,11 +9,10 @@ from typing import Any
 import numpy as np
 
 from labkit.core import LabkitError, RunContext, measure
-from labkit.nmr_fno.batch import simulate_batch
 from labkit.nmr_fno.experiments.fid_studies import StudiesConfig
 from labkit.nmr_fno.fid_study import conformal_bands
 from labkit.nmr_fno.fid_surrogate import ARTIFACT_NAME, FIDSpec, FIDSurrogate
-from labkit.nmr_fno.fid_training import FIDTrainSettings, make_fid_data, train_fid
+from labkit.nmr_fno.fid_training import FIDTrainSettings, make_fid_data, simulate_sharded, train_fid
 from labkit.nmr_fno.surrogate import OutOfRangeWarning
 from labkit.nmr_fno.task import TASK_TIMES, TASK_TOPOLOGIES, broaden, first_order_fid, relative_l2, task_system
 
@@ -45,21 +44,30 @@ def _surrogate(ctx: RunContext[StudiesConfig], cfg: StudiesConfig, device: str) 
 
     counts = dict(zip(cfg.n_spins, cfg.train_counts, strict=True))
     ctx.log.info("training the surrogate into this run: %s systems per N, %d epochs, on %s", counts, cfg.epochs, device)
-    data = make_fid_data(counts, ctx.seed, device)
-    torch.manual_seed(ctx.seed)
+    data = make_fid_data(counts, ctx.seed, device, chunk=cfg.sim_chunk, ctx=ctx)
+    torch.manual_seed(ctx.seed)  # the same initial weights on every rank
     sur = FIDSurrogate.build("lines", FIDSpec(n_spins=sorted(counts)))
     sur.model.to(device)
-    train_fid(sur, data, FIDTrainSettings(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=ctx.seed),
-              loop=ctx.loop, log=ctx.log.info, optimizer=ctx.resolve("optimizer", "adamw"), name="train-surrogate")
+    train_fid(sur, data, FIDTrainSettings(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, seed=ctx.seed,
+                                           accumulate=cfg.accumulate),
+              loop=ctx.loop, log=ctx.log.info, optimizer=ctx.resolve("optimizer", "adamw"), name="train-surrogate", ctx=ctx)
     sur.model.to("cpu")
     path = sur.save_artifact(ctx)
+    if not ctx.is_main:  # rank 0 alone writes the artifact
+        return sur, {"source": "trained here"}
     sha = json.loads((path / "artifact.json").read_text())["tensors"]["sha256"]
     return sur, {"source": "trained here", "run": str(ctx.out_dir.resolve()), "sha256": sha, "train_systems": int(sum(counts.values()))}
 
 
-def _exact(systems: list, device: str) -> np.ndarray:
-    out = simulate_batch(systems, TASK_TIMES, device=device, observables=OBS)
-    return np.stack([broaden(out[c].cpu().numpy(), TASK_TIMES) for c in OBS], axis=1)
+def _data_sets(cfg: StudiesConfig, seed: int) -> dict[tuple[str, int], list]:
+    """Every evaluation set, by (role, N): held-out test, conformal calibration and out-of-range |J| systems."""
+    sets: dict[tuple[str, int], list] = {}
+    for n in cfg.eval_n:
+        for role, stream, count, extra in (("test", 2, cfg.test_per_n, {}), ("calib", 1, cfg.calib_per_n, {}),
+                                           ("ood", 3, max(6, cfg.test_per_n // 4), {"j_range": tuple(cfg.ood_j)})):
+            rng = np.random.default_rng([seed + stream, n])
+            sets[role, n] = [task_system(n, TASK_TOPOLOGIES[i % 3], rng, **extra) for i in range(count)]
+    return sets
 
 
 def _pred(sur: FIDSurrogate, systems: list) -> np.ndarray:
@@ -76,19 +84,22 @@ def run_studies(ctx: RunContext[StudiesConfig]) -> dict[str, Any]:
     import torch
 
     cfg = ctx.config
-    device = cfg.device or ctx.device
+    device = cfg.device or ctx.local_device
     sur, provenance = _surrogate(ctx, cfg, device)
     sur.model.to("cpu").eval()
+    # the systems are drawn alike on every rank; their exact simulation is split over the ranks
+    sets = _data_sets(cfg, ctx.seed)
+    exact = {key: np.stack([broaden(a[k], TASK_TIMES) for k in range(len(OBS))], axis=1)
+             for key, a in simulate_sharded(sets, device, cfg.sim_chunk, ctx, OBS).items()}
+    if not ctx.is_main:  # the studies on these data run on rank 0
+        return {}
     res: dict[str, Any] = {"surrogate": provenance}
 
     # accuracy per N and topology, and the calibration (conformal) sets
     acc, bands, scaling = [], [], []
     for n in cfg.eval_n:
-        rng = np.random.default_rng([ctx.seed + 2, n])
-        test = [task_system(n, TASK_TOPOLOGIES[i % 3], rng) for i in range(cfg.test_per_n)]
-        rng = np.random.default_rng([ctx.seed + 1, n])
-        cal = [task_system(n, TASK_TOPOLOGIES[i % 3], rng) for i in range(cfg.calib_per_n)]
-        ex_t, ex_c = _exact(test, device), _exact(cal, device)
+        test, cal = sets["test", n], sets["calib", n]
+        ex_t, ex_c = exact["test", n], exact["calib", n]
         p_t, p_c = _pred(sur, test), _pred(sur, cal)
         fo = broaden(first_order_fid(test), TASK_TIMES)
         err = _rel(p_t, ex_t)
@@ -120,12 +131,11 @@ def run_studies(ctx: RunContext[StudiesConfig]) -> dict[str, Any]:
 
     ood = []
     for n in cfg.eval_n:
-        rng = np.random.default_rng([ctx.seed + 3, n])
-        systems = [task_system(n, TASK_TOPOLOGIES[i % 3], rng, j_range=tuple(cfg.ood_j)) for i in range(max(6, cfg.test_per_n // 4))]
+        systems = sets["ood", n]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", OutOfRangeWarning)
             pred = sur.predict(systems)
-        err = _rel(np.stack([pred["Mx"], pred["My"]], 1), _exact(systems, device))
+        err = _rel(np.stack([pred["Mx"], pred["My"]], 1), exact["ood", n])
         ood.append({"n_spins": n, "j_band_hz": list(cfg.ood_j), "median_rel_l2": float(np.median(err)),
                     "flagged_fraction": sum(issubclass(w.category, OutOfRangeWarning) for w in caught) / len(systems)})
     res["ood_j"] = ood

@@ -6,7 +6,9 @@ recorded in the results and the log names the run); ``surrogate_run=pretrained``
 in the wheel. Studies: accuracy per N and topology beside the first-order formula and the mean
 trajectory, split-conformal bands, scaling (speed-up and error in the same row), out-of-range |J|,
 the inverse problem (both routes), density-matrix invariants of every classical method (with an
-explicit-Euler contrast), and whether Spinach is available.
+explicit-Euler contrast), and whether Spinach is available. Under ``--nproc K`` the exact simulation
+of every data set is split over the ranks (and so is the training here, as in ``nmr-fno:surrogate``);
+the studies on those data then run on rank 0.
 
 Light module: numerics and torch are imported inside run().
 """
@@ -26,6 +28,8 @@ class StudiesConfig:
     train_counts: list[int] = option((6000, 6000, 8000, 6000, 6000, 3000, 3000), help="training systems per N (when training here)")
     epochs: int = option(30, help="training epochs (when training here)", min=1)
     batch_size: int = option(128, help="training batch size", min=1)
+    accumulate: int = option(1, help="batches whose mean gradient makes one optimizer step per process "
+                                     "(--nproc K with accumulate=a steps on K*a batches, as one process with K*a)", min=1)
     lr: float = option(2e-3, help="peak learning rate (one-cycle)", min=0.0, min_inclusive=False)
     eval_n: list[int] = option((6, 8, 10), help="N evaluated by every study")
     test_per_n: int = option(200, help="held-out test systems per N", min=4)
@@ -38,6 +42,7 @@ class StudiesConfig:
     snrs: list[float] = option((20.0, 50.0), help="signal-to-noise ratios of the inverse problem")
     conservation_n: list[int] = option((4, 6), help="N of the density-matrix invariant checks")
     conservation_points: int = option(200, help="time points of the invariant checks (task grid spacing)", min=2)
+    sim_chunk: int = option(256, help="systems per batched exact simulation (the unit of work split over ranks)", min=1)
     device: str = option("", help="device for training and batched simulation (empty: the run's device)")
 
     def validate(self) -> None:
@@ -63,6 +68,10 @@ class StudiesExperiment(Experiment[StudiesConfig]):
     summary = "All studies of the FID surrogate (accuracy, bands, scaling with error, OOD, inverse, invariants) with one surrogate."
     config_class = StudiesConfig
     presets = {"quick": QUICK, "paper": {}}
+
+    def check_world_size(self, config: StudiesConfig, world_size: int) -> None:
+        """Every configuration splits: the exact simulation of every data set by chunks, the training here by
+        batches of each step (as ``nmr-fno:surrogate``); the studies on those data then run on rank 0."""
 
     def run(self, ctx: RunContext[StudiesConfig]) -> dict[str, Any]:
         from labkit.nmr_fno.experiments._run_fid_studies import run_studies
